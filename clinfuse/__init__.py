@@ -1,0 +1,1 @@
+"""clinfuse: CLI, configuration and the public Python API."""

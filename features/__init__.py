@@ -1,0 +1,1 @@
+"""Feature computation (time series, labels, splits, CXR, notes, embeddings, the feature store). No Dagster here."""

@@ -1,0 +1,1 @@
+"""Models, training loop, metrics and reports (PyTorch / scikit-learn). No Dagster here."""

@@ -1,0 +1,1 @@
+"""Dagster only: definitions, resources, IO, partitions, assets per layer, checks, schedules, sensors."""
