@@ -145,7 +145,7 @@ class Table:
 def _parse(spec: str) -> tuple[Column, ...]:
     cols = []
     for item in spec.replace("\n", " ").split(","):
-        name, dtype = item.split()
+        name, dtype = item.strip().rsplit(None, 1)
         cols.append(Column(name.rstrip("?"), dtype, name.endswith("?")))
     return tuple(cols)
 
