@@ -1,0 +1,207 @@
+"""The home directory, the Parquet lake and the DuckDB catalog over it.
+
+Layout (SPEC §2): `warehouse.duckdb` holds only views; `lake/<schema>/<table>/` holds Parquet.
+Writes go to a temporary sibling directory and are swapped in by rename, so a killed run never
+leaves a half-written table: readers see the old table or the new one. Catalog writes take an
+exclusive file lock, so two processes sharing a home serialise instead of corrupting it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+SCHEMAS = ("raw", "cohorts", "features", "embeddings", "store", "models", "reports")
+DEFAULT_SHARDS = 8
+
+
+class ClinfuseError(Exception):
+    """An error a user can act on; the CLI prints its message as one line."""
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("CLINFUSE_HOME", ".clinfuse"))
+
+
+@dataclass(frozen=True)
+class Home:
+    """Everything a run produces lives under one directory, readable by its owner only."""
+
+    root: Path
+
+    @classmethod
+    def open(cls, root: Path | str | None = None) -> Home:
+        home = cls(Path(root).expanduser().resolve() if root else default_home().resolve())
+        home.ensure()
+        return home
+
+    def ensure(self) -> None:
+        # MIMIC is credentialed data: owner-only from the first mkdir (umask could widen it otherwise).
+        for path in (self.root, self.lake, self.tmp, self.dagster, self.root / "artifacts", self.root / "reports"):
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, 0o700)
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def dagster(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def table_dir(self, schema: str, table: str) -> Path:
+        return self.lake / schema / table
+
+
+# ---------------------------------------------------------------- atomic table directories
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a fresh temporary directory; on success it replaces `target`, on failure it is removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(target)
+    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        os.rename(target, old)
+    os.rename(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_dir(target: Path) -> None:
+    """Finish or undo a swap that a killed process left between its two renames."""
+    leftovers = sorted(target.parent.glob(f".{target.name}.old-*"))
+    if not target.exists() and leftovers:
+        os.rename(leftovers[-1], target)
+        leftovers = leftovers[:-1]
+    for path in leftovers + sorted(target.parent.glob(f".{target.name}.tmp-*")):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def parquet_glob(table_dir: Path) -> str:
+    return str(table_dir / "**" / "*.parquet")
+
+
+def write_parquet(
+    con: duckdb.DuckDBPyConnection,
+    select_sql: str,
+    target: Path,
+    *,
+    partition_by_shard: bool = False,
+    order_by: str | None = None,
+    params: list | None = None,
+) -> int:
+    """Run `select_sql` and write its result as zstd Parquet to `target` atomically; return the row count.
+
+    With `partition_by_shard`, rows are split into `shard=<subject_id % N>/` folders (hive style);
+    the `shard` column must be produced by `select_sql`.
+    """
+    with atomic_dir(target) as tmp:
+        order = f" ORDER BY {order_by}" if order_by else ""
+        options = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
+        if partition_by_shard:
+            options += ", PARTITION_BY (shard)"
+            dest = tmp
+        else:
+            dest = tmp / "data.parquet"
+        rows = con.execute(f"COPY ({select_sql}{order}) TO '{dest}' ({options})", params or []).fetchone()[0]
+        if not any(tmp.rglob("*.parquet")):
+            # An empty partitioned COPY writes no file; keep the schema readable with an empty file.
+            con.execute(f"COPY (SELECT * FROM ({select_sql}) LIMIT 0) TO '{tmp / 'data.parquet'}' (FORMAT parquet)", params or [])
+    return rows
+
+
+# ---------------------------------------------------------------- catalog
+
+@contextlib.contextmanager
+def catalog(home: Home, *, write: bool = True, timeout_s: float = 300.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to `warehouse.duckdb`. Writers hold an exclusive lock file for the duration."""
+    lock_path = home.root / "warehouse.lock"
+    with open(lock_path, "a+") as lock:
+        _lock(lock, fcntl.LOCK_EX if write else fcntl.LOCK_SH, timeout_s, home)
+        con = _connect(home.catalog_path, read_only=not write and home.catalog_path.exists())
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def _lock(handle, mode: int, timeout_s: float, home: Home) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise ClinfuseError(f"{home.catalog_path}: another clinfuse process holds the catalog lock") from None
+            time.sleep(0.1)
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(str(path))
+    for schema in SCHEMAS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    return con
+
+
+def engine(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for heavy work (COPY, joins): it spills to the home's tmp, never to the catalog."""
+    con = duckdb.connect()
+    con.execute(f"SET temp_directory = '{home.tmp}'")
+    con.execute(f"SET memory_limit = '{os.environ.get('CLINFUSE_MEMORY_LIMIT', '4GB')}'")
+    con.execute("SET preserve_insertion_order = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def create_view(con: duckdb.DuckDBPyConnection, schema: str, name: str, table_dir: Path) -> None:
+    """(Re)point `schema.name` at the Parquet files of `table_dir`."""
+    hive = "true" if any(p.name.startswith("shard=") for p in table_dir.iterdir()) else "false"
+    con.execute(
+        f"CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM "
+        f"read_parquet('{parquet_glob(table_dir)}', hive_partitioning = {hive}, union_by_name = true)"
+    )
+
+
+def publish(home: Home, schema: str, name: str) -> None:
+    """Create or refresh the catalog view of a lake table."""
+    with catalog(home) as con:
+        create_view(con, schema, name, home.table_dir(schema, name))
+
+
+def write_arrow(home: Home, schema: str, name: str, table, *, partition_by_shard: bool = False) -> int:
+    """Write an in-memory Arrow table (or anything DuckDB can scan) through the one Parquet writer."""
+    con = engine(home)
+    try:
+        con.register("frame", table)
+        return write_parquet(con, "SELECT * FROM frame", home.table_dir(schema, name),
+                             partition_by_shard=partition_by_shard)
+    finally:
+        con.close()
