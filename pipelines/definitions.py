@@ -1,16 +1,19 @@
 """The one Definitions object: `dagster dev -m pipelines.definitions` or `clinfuse ui`."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.assets import raw
 from pipelines.io import LakeIOManager
-from pipelines.resources import resource_from_env
+from pipelines.resources import ClinfuseResource, resource_from_env
 
-_clinfuse = resource_from_env()
+ASSETS = [*raw.ASSETS]
 
-defs = dg.Definitions(
-    assets=[*raw.ASSETS],
-    resources={"clinfuse": _clinfuse, "io_manager": LakeIOManager(clinfuse=_clinfuse)},
-)
+
+def build_definitions(clinfuse: ClinfuseResource) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ASSETS,
+        resources={"clinfuse": clinfuse, "io_manager": LakeIOManager(clinfuse=clinfuse)},
+    )
+
+
+defs = build_definitions(resource_from_env())

@@ -261,8 +261,9 @@ def _ingest_file(home, con, table, layout, path, target, shards, force) -> Table
     names = _normalise(table, read_header(path), path)
     select = _select_sql(table, names, _csv_scan(table, names, path), shards)
     try:
+        others = [_quote(n) for n in names if n != "subject_id"]
         rows = write_parquet(con, select, target, partition_by_shard=table.per_patient,
-                             order_by="subject_id" if table.per_patient else None)
+                             order_by=", ".join(["subject_id", *others]) if table.per_patient else None)
     except duckdb.Error as exc:
         raise explain_duckdb_error(path, exc) from None
     return TableResult(table.name, table.source, str(path), size, sha, rows, checksum, expected,

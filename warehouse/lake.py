@@ -116,21 +116,35 @@ def write_parquet(
 ) -> int:
     """Run `select_sql` and write its result as zstd Parquet to `target` atomically; return the row count.
 
-    With `partition_by_shard`, rows are split into `shard=<subject_id % N>/` folders (hive style);
-    the `shard` column must be produced by `select_sql`.
+    With `partition_by_shard`, rows go to `shard=<k>/data.parquet` (hive style) by the `shard` column
+    that `select_sql` must produce, each shard sorted by `order_by` (default: every column), so the
+    same input always gives the same bytes whatever the thread scheduling.
     """
+    options = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
     with atomic_dir(target) as tmp:
-        order = f" ORDER BY {order_by}" if order_by else ""
-        options = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
-        if partition_by_shard:
-            options += ", PARTITION_BY (shard)"
-            dest = tmp
-        else:
-            dest = tmp / "data.parquet"
-        rows = con.execute(f"COPY ({select_sql}{order}) TO '{dest}' ({options})", params or []).fetchone()[0]
-        if not any(tmp.rglob("*.parquet")):
+        if not partition_by_shard:
+            order = f" ORDER BY {order_by}" if order_by else ""
+            con.execute("SET preserve_insertion_order = true")  # a parallel scan must not reorder rows
+            try:
+                rows = con.execute(f"COPY ({select_sql}{order}) TO '{tmp / 'data.parquet'}' ({options})",
+                                   params or []).fetchone()[0]
+            finally:
+                con.execute("SET preserve_insertion_order = false")
+            return rows
+        # Stage 1 streams the input into unsorted shards; stage 2 sorts each shard into its final file.
+        stage = tmp / ".stage"
+        rows = con.execute(f"COPY ({select_sql}) TO '{stage}' ({options}, PARTITION_BY (shard))",
+                           params or []).fetchone()[0]
+        shard_dirs = sorted(stage.glob("shard=*")) if stage.exists() else []
+        for shard_dir in shard_dirs:
+            (tmp / shard_dir.name).mkdir()
+            con.execute(f"COPY (SELECT * FROM read_parquet('{shard_dir}/*.parquet') ORDER BY {order_by or 'ALL'}) "
+                        f"TO '{tmp / shard_dir.name / 'data.parquet'}' ({options})")
+        shutil.rmtree(stage, ignore_errors=True)
+        if not shard_dirs:
             # An empty partitioned COPY writes no file; keep the schema readable with an empty file.
-            con.execute(f"COPY (SELECT * FROM ({select_sql}) LIMIT 0) TO '{tmp / 'data.parquet'}' (FORMAT parquet)", params or [])
+            con.execute(f"COPY (SELECT * FROM ({select_sql}) LIMIT 0) TO '{tmp / 'data.parquet'}' "
+                        f"(FORMAT parquet)", params or [])
     return rows
 
 

@@ -4,337 +4,112 @@ about patients. Generated once from the demo; the generator never reads the demo
 
 # fmt: off
 # itemid,label,abbreviation,linksto,category,unitname,param_type,lownormalvalue,highnormalvalue
-D_ITEMS: tuple[tuple[str, ...], ...] = (('220045', 'Heart Rate', 'HR', 'chartevents', 'Routine Vital Signs', 'bpm', 'Numeric', '', ''),
- ('220050',
-  'Arterial Blood Pressure systolic',
-  'ABPs',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '90',
-  '140'),
- ('220051',
-  'Arterial Blood Pressure diastolic',
-  'ABPd',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '60',
-  '90'),
- ('220052',
-  'Arterial Blood Pressure mean',
-  'ABPm',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '',
-  ''),
- ('220179',
-  'Non Invasive Blood Pressure systolic',
-  'NBPs',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '',
-  ''),
- ('220180',
-  'Non Invasive Blood Pressure diastolic',
-  'NBPd',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '',
-  ''),
- ('220181',
-  'Non Invasive Blood Pressure mean',
-  'NBPm',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '',
-  ''),
- ('220210', 'Respiratory Rate', 'RR', 'chartevents', 'Respiratory', 'insp/min', 'Numeric', '', ''),
- ('220277', 'O2 saturation pulseoxymetry', 'SpO2', 'chartevents', 'Respiratory', '%', 'Numeric', '', ''),
- ('223761',
-  'Temperature Fahrenheit',
-  'Temperature F',
-  'chartevents',
-  'Routine Vital Signs',
-  '°F',
-  'Numeric',
-  '',
-  ''),
- ('223762',
-  'Temperature Celsius',
-  'Temperature C',
-  'chartevents',
-  'Routine Vital Signs',
-  '°C',
-  'Numeric',
-  '',
-  ''),
- ('220739', 'GCS - Eye Opening', 'Eye Opening', 'chartevents', 'Neurological', '', 'Text', '', ''),
- ('223900', 'GCS - Verbal Response', 'Verbal Response', 'chartevents', 'Neurological', '', 'Text', '', ''),
- ('223901', 'GCS - Motor Response', 'Motor Response', 'chartevents', 'Neurological', '', 'Text', '', ''),
- ('223835', 'Inspired O2 Fraction', 'FiO2', 'chartevents', 'Respiratory', 'None', 'Numeric', '', ''),
- ('224689',
-  'Respiratory Rate (spontaneous)',
-  'Respiratory Rate (spontaneous)',
-  'chartevents',
-  'Respiratory',
-  'insp/min',
-  'Numeric',
-  '',
-  ''),
- ('224690',
-  'Respiratory Rate (Total)',
-  'Respiratory Rate (Total)',
-  'chartevents',
-  'Respiratory',
-  'insp/min',
-  'Numeric',
-  '',
-  '36'),
- ('224422', 'Spont RR', 'Spont RR', 'chartevents', 'Respiratory', 'bpm', 'Numeric', '', ''),
- ('225664',
-  'Glucose finger stick (range 70-100)',
-  'Glucose FS (range 70 -100)',
-  'chartevents',
-  'Labs',
-  'None',
-  'Numeric',
-  '',
-  ''),
- ('220621', 'Glucose (serum)', 'Glucose (serum)', 'chartevents', 'Labs', 'None', 'Numeric', '', ''),
- ('226537',
-  'Glucose (whole blood)',
-  'Glucose (whole blood)',
-  'chartevents',
-  'Labs',
-  'None',
-  'Numeric',
-  '',
-  ''),
- ('223830', 'PH (Arterial)', 'PH (Arterial)', 'chartevents', 'Labs', 'None', 'Numeric', '', ''),
- ('220274', 'PH (Venous)', 'PH (Venous)', 'chartevents', 'Labs', 'None', 'Numeric', '', ''),
- ('220227', 'Arterial O2 Saturation', 'SaO2', 'chartevents', 'Labs', '%', 'Numeric', '', ''),
- ('225309',
-  'ART BP Systolic',
-  'ART BP Systolic',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '',
-  ''),
- ('225310',
-  'ART BP Diastolic',
-  'ART BP Diastolic',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '',
-  ''),
- ('225312', 'ART BP Mean', 'ART BP Mean', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
- ('224322', 'IABP Mean', 'MAP - Assisted', 'chartevents', 'IABP', 'mmHg', 'Numeric', '', ''),
- ('224643',
-  'Manual Blood Pressure Diastolic Left',
-  'Manual BPd L',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '',
-  ''),
- ('224167',
-  'Manual Blood Pressure Systolic Left',
-  'Manual BPs L',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '',
-  ''),
- ('227243',
-  'Manual Blood Pressure Systolic Right',
-  'Manual BPs R',
-  'chartevents',
-  'Routine Vital Signs',
-  'mmHg',
-  'Numeric',
-  '',
-  ''),
- ('224639', 'Daily Weight', 'Daily Weight', 'chartevents', 'General', 'kg', 'Numeric', '', ''),
- ('226512',
-  'Admission Weight (Kg)',
-  'Admission Weight (Kg)',
-  'chartevents',
-  'General',
-  'kg',
-  'Numeric',
-  '',
-  ''),
- ('226531',
-  'Admission Weight (lbs.)',
-  'Admission Weight (lbs.)',
-  'chartevents',
-  'General',
-  'None',
-  'Numeric',
-  '',
-  ''),
- ('226707', 'Height', 'Height', 'chartevents', 'General', 'Inch', 'Numeric', '', ''),
- ('226730', 'Height (cm)', 'Height (cm)', 'chartevents', 'General', 'cm', 'Numeric', '', ''),
- ('220048', 'Heart Rhythm', 'Heart Rhythm', 'chartevents', 'Routine Vital Signs', '', 'Text', '', ''),
- ('227969',
-  'Safety Measures',
-  'Safety Measures',
-  'chartevents',
-  'Restraint/Support Systems',
-  '',
-  'Text',
-  '',
-  ''),
- ('224650', 'Ectopy Type 1', 'Ectopy Type 1', 'chartevents', 'Routine Vital Signs', '', 'Text', '', ''),
- ('224080', 'Head of Bed', 'HOB', 'chartevents', 'Treatments', '', 'Text', '', ''),
- ('224082', 'Turn', 'Turn', 'chartevents', 'Treatments', '', 'Text', '', ''),
- ('229351',
-  'Foley Catheter',
-  'Indwelling Urinary Catheter',
-  'procedureevents',
-  'GI/GU',
-  'None',
-  'Processes',
-  '',
-  ''),
- ('224264',
-  'PICC Line',
-  'PICC Line',
-  'procedureevents',
-  'Access Lines - Invasive',
-  'None',
-  'Processes',
-  '',
-  ''),
- ('224385',
-  'Intubation',
-  'Intubation',
-  'procedureevents',
-  '1-Intubation/Extubation',
-  'None',
-  'Processes',
-  '',
-  ''),
- ('225805',
-  'Peritoneal Dialysis',
-  'Peritoneal Dialysis',
-  'procedureevents',
-  'Dialysis',
-  'None',
-  'Processes',
-  '',
-  ''),
- ('225400', 'Bronchoscopy', 'Bronchoscopy', 'procedureevents', '4-Procedures', 'None', 'Processes', '', ''),
- ('221223', 'EEG', 'EEG', 'procedureevents', '4-Procedures', 'None', 'Processes', '', ''),
- ('225802', 'Dialysis - CRRT', 'Dialysis - CRRT', 'procedureevents', 'Dialysis', 'None', 'Processes', '', ''),
- ('224270',
-  'Dialysis Catheter',
-  'Dialysis Catheter',
-  'procedureevents',
-  'Access Lines - Invasive',
-  'None',
-  'Processes',
-  '',
-  ''),
- ('227712',
-  'Chest Tube Removed',
-  'Chest Tube Removed',
-  'procedureevents',
-  '4-Procedures',
-  'None',
-  'Processes',
-  '',
-  ''),
- ('225441', 'Hemodialysis', 'Hemodialysis', 'procedureevents', '4-Procedures', 'None', 'Processes', '', ''),
- ('225792',
-  'Invasive Ventilation',
-  'Invasive Ventilation',
-  'procedureevents',
-  '2-Ventilation',
-  'None',
-  'Processes',
-  '',
-  ''),
- ('225459', 'Chest X-Ray', 'Chest X-Ray', 'procedureevents', '5-Imaging', 'None', 'Processes', '', ''),
- ('225752',
-  'Arterial Line',
-  'Arterial Line',
-  'procedureevents',
-  'Access Lines - Invasive',
-  'None',
-  'Processes',
-  '',
-  ''),
- ('224275',
-  '20 Gauge',
-  '20 Gauge',
-  'procedureevents',
-  'Access Lines - Peripheral',
-  'None',
-  'Processes',
-  '',
-  ''),
- ('225158', 'NaCl 0.9%', 'NaCl 0.9%', 'inputevents', 'Fluids/Intake', 'mL', 'Solution', '', ''),
- ('220949', 'Dextrose 5%', 'Dextrose 5%', 'inputevents', 'Fluids/Intake', 'mL', 'Solution', '', ''),
- ('221906', 'Norepinephrine', 'Norepinephrine', 'inputevents', 'Medications', 'mg', 'Solution', '', ''),
- ('222168', 'Propofol', 'Propofol', 'inputevents', 'Medications', 'mg', 'Solution', '', ''),
- ('221749', 'Phenylephrine', 'Phenylephrine', 'inputevents', 'Medications', 'mg', 'Solution', '', ''),
- ('221744', 'Fentanyl', 'Fentanyl', 'inputevents', 'Medications', 'mg', 'Solution', '', ''),
- ('226559', 'Foley', 'Foley', 'outputevents', 'Output', 'mL', 'Numeric', '', ''),
- ('226560', 'Void', 'Void', 'outputevents', 'Output', 'mL', 'Numeric', '', ''),
- ('226588', 'Chest Tube #1', 'Chest Tube #1', 'outputevents', 'Output', 'mL', 'Numeric', '', ''))
+D_ITEMS: tuple[tuple[str, ...], ...] = (
+    ('220045', 'Heart Rate', 'HR', 'chartevents', 'Routine Vital Signs', 'bpm', 'Numeric', '', ''),
+    ('220050', 'Arterial Blood Pressure systolic', 'ABPs', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '90', '140'),
+    ('220051', 'Arterial Blood Pressure diastolic', 'ABPd', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '60', '90'),
+    ('220052', 'Arterial Blood Pressure mean', 'ABPm', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
+    ('220179', 'Non Invasive Blood Pressure systolic', 'NBPs', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
+    ('220180', 'Non Invasive Blood Pressure diastolic', 'NBPd', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
+    ('220181', 'Non Invasive Blood Pressure mean', 'NBPm', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
+    ('220210', 'Respiratory Rate', 'RR', 'chartevents', 'Respiratory', 'insp/min', 'Numeric', '', ''),
+    ('220277', 'O2 saturation pulseoxymetry', 'SpO2', 'chartevents', 'Respiratory', '%', 'Numeric', '', ''),
+    ('223761', 'Temperature Fahrenheit', 'Temperature F', 'chartevents', 'Routine Vital Signs', '°F', 'Numeric', '', ''),
+    ('223762', 'Temperature Celsius', 'Temperature C', 'chartevents', 'Routine Vital Signs', '°C', 'Numeric', '', ''),
+    ('220739', 'GCS - Eye Opening', 'Eye Opening', 'chartevents', 'Neurological', '', 'Text', '', ''),
+    ('223900', 'GCS - Verbal Response', 'Verbal Response', 'chartevents', 'Neurological', '', 'Text', '', ''),
+    ('223901', 'GCS - Motor Response', 'Motor Response', 'chartevents', 'Neurological', '', 'Text', '', ''),
+    ('223835', 'Inspired O2 Fraction', 'FiO2', 'chartevents', 'Respiratory', 'None', 'Numeric', '', ''),
+    ('224689', 'Respiratory Rate (spontaneous)', 'Respiratory Rate (spontaneous)', 'chartevents', 'Respiratory', 'insp/min', 'Numeric', '', ''),
+    ('224690', 'Respiratory Rate (Total)', 'Respiratory Rate (Total)', 'chartevents', 'Respiratory', 'insp/min', 'Numeric', '', '36'),
+    ('224422', 'Spont RR', 'Spont RR', 'chartevents', 'Respiratory', 'bpm', 'Numeric', '', ''),
+    ('225664', 'Glucose finger stick (range 70-100)', 'Glucose FS (range 70 -100)', 'chartevents', 'Labs', 'None', 'Numeric', '', ''),
+    ('220621', 'Glucose (serum)', 'Glucose (serum)', 'chartevents', 'Labs', 'None', 'Numeric', '', ''),
+    ('226537', 'Glucose (whole blood)', 'Glucose (whole blood)', 'chartevents', 'Labs', 'None', 'Numeric', '', ''),
+    ('223830', 'PH (Arterial)', 'PH (Arterial)', 'chartevents', 'Labs', 'None', 'Numeric', '', ''),
+    ('220274', 'PH (Venous)', 'PH (Venous)', 'chartevents', 'Labs', 'None', 'Numeric', '', ''),
+    ('220227', 'Arterial O2 Saturation', 'SaO2', 'chartevents', 'Labs', '%', 'Numeric', '', ''),
+    ('225309', 'ART BP Systolic', 'ART BP Systolic', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
+    ('225310', 'ART BP Diastolic', 'ART BP Diastolic', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
+    ('225312', 'ART BP Mean', 'ART BP Mean', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
+    ('224322', 'IABP Mean', 'MAP - Assisted', 'chartevents', 'IABP', 'mmHg', 'Numeric', '', ''),
+    ('224643', 'Manual Blood Pressure Diastolic Left', 'Manual BPd L', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
+    ('224167', 'Manual Blood Pressure Systolic Left', 'Manual BPs L', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
+    ('227243', 'Manual Blood Pressure Systolic Right', 'Manual BPs R', 'chartevents', 'Routine Vital Signs', 'mmHg', 'Numeric', '', ''),
+    ('224639', 'Daily Weight', 'Daily Weight', 'chartevents', 'General', 'kg', 'Numeric', '', ''),
+    ('226512', 'Admission Weight (Kg)', 'Admission Weight (Kg)', 'chartevents', 'General', 'kg', 'Numeric', '', ''),
+    ('226531', 'Admission Weight (lbs.)', 'Admission Weight (lbs.)', 'chartevents', 'General', 'None', 'Numeric', '', ''),
+    ('226707', 'Height', 'Height', 'chartevents', 'General', 'Inch', 'Numeric', '', ''),
+    ('226730', 'Height (cm)', 'Height (cm)', 'chartevents', 'General', 'cm', 'Numeric', '', ''),
+    ('220048', 'Heart Rhythm', 'Heart Rhythm', 'chartevents', 'Routine Vital Signs', '', 'Text', '', ''),
+    ('227969', 'Safety Measures', 'Safety Measures', 'chartevents', 'Restraint/Support Systems', '', 'Text', '', ''),
+    ('224650', 'Ectopy Type 1', 'Ectopy Type 1', 'chartevents', 'Routine Vital Signs', '', 'Text', '', ''),
+    ('224080', 'Head of Bed', 'HOB', 'chartevents', 'Treatments', '', 'Text', '', ''),
+    ('224082', 'Turn', 'Turn', 'chartevents', 'Treatments', '', 'Text', '', ''),
+    ('229351', 'Foley Catheter', 'Indwelling Urinary Catheter', 'procedureevents', 'GI/GU', 'None', 'Processes', '', ''),
+    ('224264', 'PICC Line', 'PICC Line', 'procedureevents', 'Access Lines - Invasive', 'None', 'Processes', '', ''),
+    ('224385', 'Intubation', 'Intubation', 'procedureevents', '1-Intubation/Extubation', 'None', 'Processes', '', ''),
+    ('225805', 'Peritoneal Dialysis', 'Peritoneal Dialysis', 'procedureevents', 'Dialysis', 'None', 'Processes', '', ''),
+    ('225400', 'Bronchoscopy', 'Bronchoscopy', 'procedureevents', '4-Procedures', 'None', 'Processes', '', ''),
+    ('221223', 'EEG', 'EEG', 'procedureevents', '4-Procedures', 'None', 'Processes', '', ''),
+    ('225802', 'Dialysis - CRRT', 'Dialysis - CRRT', 'procedureevents', 'Dialysis', 'None', 'Processes', '', ''),
+    ('224270', 'Dialysis Catheter', 'Dialysis Catheter', 'procedureevents', 'Access Lines - Invasive', 'None', 'Processes', '', ''),
+    ('227712', 'Chest Tube Removed', 'Chest Tube Removed', 'procedureevents', '4-Procedures', 'None', 'Processes', '', ''),
+    ('225441', 'Hemodialysis', 'Hemodialysis', 'procedureevents', '4-Procedures', 'None', 'Processes', '', ''),
+    ('225792', 'Invasive Ventilation', 'Invasive Ventilation', 'procedureevents', '2-Ventilation', 'None', 'Processes', '', ''),
+    ('225459', 'Chest X-Ray', 'Chest X-Ray', 'procedureevents', '5-Imaging', 'None', 'Processes', '', ''),
+    ('225752', 'Arterial Line', 'Arterial Line', 'procedureevents', 'Access Lines - Invasive', 'None', 'Processes', '', ''),
+    ('224275', '20 Gauge', '20 Gauge', 'procedureevents', 'Access Lines - Peripheral', 'None', 'Processes', '', ''),
+    ('225158', 'NaCl 0.9%', 'NaCl 0.9%', 'inputevents', 'Fluids/Intake', 'mL', 'Solution', '', ''),
+    ('220949', 'Dextrose 5%', 'Dextrose 5%', 'inputevents', 'Fluids/Intake', 'mL', 'Solution', '', ''),
+    ('221906', 'Norepinephrine', 'Norepinephrine', 'inputevents', 'Medications', 'mg', 'Solution', '', ''),
+    ('222168', 'Propofol', 'Propofol', 'inputevents', 'Medications', 'mg', 'Solution', '', ''),
+    ('221749', 'Phenylephrine', 'Phenylephrine', 'inputevents', 'Medications', 'mg', 'Solution', '', ''),
+    ('221744', 'Fentanyl', 'Fentanyl', 'inputevents', 'Medications', 'mg', 'Solution', '', ''),
+    ('226559', 'Foley', 'Foley', 'outputevents', 'Output', 'mL', 'Numeric', '', ''),
+    ('226560', 'Void', 'Void', 'outputevents', 'Output', 'mL', 'Numeric', '', ''),
+    ('226588', 'Chest Tube #1', 'Chest Tube #1', 'outputevents', 'Output', 'mL', 'Numeric', '', ''),
+)
 
 # itemid,label,fluid,category
-D_LABITEMS: tuple[tuple[str, ...], ...] = (('50931', 'Glucose', 'Blood', 'Chemistry'),
- ('50809', 'Glucose', 'Blood', 'Blood Gas'),
- ('51478', 'Glucose', 'Urine', 'Hematology'),
- ('50817', 'Oxygen Saturation', 'Blood', 'Blood Gas'),
- ('50820', 'pH', 'Blood', 'Blood Gas'),
- ('51491', 'pH', 'Urine', 'Hematology'),
- ('50831', 'pH', 'Other Body Fluid', 'Blood Gas'),
- ('51094', 'pH', 'Urine', 'Chemistry'),
- ('50813', 'Lactate', 'Blood', 'Blood Gas'),
- ('50971', 'Potassium', 'Blood', 'Chemistry'),
- ('50983', 'Sodium', 'Blood', 'Chemistry'),
- ('50902', 'Chloride', 'Blood', 'Chemistry'),
- ('50912', 'Creatinine', 'Blood', 'Chemistry'),
- ('51006', 'Urea Nitrogen', 'Blood', 'Chemistry'),
- ('50882', 'Bicarbonate', 'Blood', 'Chemistry'),
- ('50868', 'Anion Gap', 'Blood', 'Chemistry'),
- ('51222', 'Hemoglobin', 'Blood', 'Hematology'),
- ('51221', 'Hematocrit', 'Blood', 'Hematology'),
- ('50960', 'Magnesium', 'Blood', 'Chemistry'),
- ('51265', 'Platelet Count', 'Blood', 'Hematology'),
- ('50970', 'Phosphate', 'Blood', 'Chemistry'),
- ('51301', 'White Blood Cells', 'Blood', 'Hematology'),
- ('50893', 'Calcium, Total', 'Blood', 'Chemistry'),
- ('51248', 'MCH', 'Blood', 'Hematology'),
- ('51279', 'Red Blood Cells', 'Blood', 'Hematology'),
- ('51249', 'MCHC', 'Blood', 'Hematology'),
- ('51250', 'MCV', 'Blood', 'Hematology'),
- ('51277', 'RDW', 'Blood', 'Hematology'),
- ('51256', 'Neutrophils', 'Blood', 'Hematology'),
- ('51009', 'Vancomycin', 'Blood', 'Chemistry'))
+D_LABITEMS: tuple[tuple[str, ...], ...] = (
+    ('50931', 'Glucose', 'Blood', 'Chemistry'),
+    ('50809', 'Glucose', 'Blood', 'Blood Gas'),
+    ('51478', 'Glucose', 'Urine', 'Hematology'),
+    ('50817', 'Oxygen Saturation', 'Blood', 'Blood Gas'),
+    ('50820', 'pH', 'Blood', 'Blood Gas'),
+    ('51491', 'pH', 'Urine', 'Hematology'),
+    ('50831', 'pH', 'Other Body Fluid', 'Blood Gas'),
+    ('51094', 'pH', 'Urine', 'Chemistry'),
+    ('50813', 'Lactate', 'Blood', 'Blood Gas'),
+    ('50971', 'Potassium', 'Blood', 'Chemistry'),
+    ('50983', 'Sodium', 'Blood', 'Chemistry'),
+    ('50902', 'Chloride', 'Blood', 'Chemistry'),
+    ('50912', 'Creatinine', 'Blood', 'Chemistry'),
+    ('51006', 'Urea Nitrogen', 'Blood', 'Chemistry'),
+    ('50882', 'Bicarbonate', 'Blood', 'Chemistry'),
+    ('50868', 'Anion Gap', 'Blood', 'Chemistry'),
+    ('51222', 'Hemoglobin', 'Blood', 'Hematology'),
+    ('51221', 'Hematocrit', 'Blood', 'Hematology'),
+    ('50960', 'Magnesium', 'Blood', 'Chemistry'),
+    ('51265', 'Platelet Count', 'Blood', 'Hematology'),
+    ('50970', 'Phosphate', 'Blood', 'Chemistry'),
+    ('51301', 'White Blood Cells', 'Blood', 'Hematology'),
+    ('50893', 'Calcium, Total', 'Blood', 'Chemistry'),
+    ('51248', 'MCH', 'Blood', 'Hematology'),
+    ('51279', 'Red Blood Cells', 'Blood', 'Hematology'),
+    ('51249', 'MCHC', 'Blood', 'Hematology'),
+    ('51250', 'MCV', 'Blood', 'Hematology'),
+    ('51277', 'RDW', 'Blood', 'Hematology'),
+    ('51256', 'Neutrophils', 'Blood', 'Hematology'),
+    ('51009', 'Vancomycin', 'Blood', 'Chemistry'),
+)
 
 # non-phenotype diagnosis codes common in the demo (fillers)
-FILLER_DX_9: tuple[str, ...] = ()
+FILLER_DX_9: tuple[str, ...] = ('V1582', '311', 'V5861', 'V5867', '3051', '2859', '53081', '27800', '5990', 'E8497', 'V5866', '2449',
+ '49390', '30000', '30500', 'V707', '4240', 'E8798', '2749', '2875', 'V4986', 'V8741', '78820', 'V08', '2809',
+ '4589', 'V103', '00845', '04149', '20300', '28860', '33829', '34830', 'E8490', 'V1046', 'V1581', '28529',
+ '2930', '32723', '4241', '5601', '5770', '70715', '78791', '79902')
 FILLER_DX_10: tuple[str, ...] = ('E039', 'Z794', 'Z87891', 'F329', 'F419', 'Z955', 'E669', 'F17210', 'Z7901', 'D62', 'C9110', 'G4733', 'M109',
  'Z7902', 'D649', 'E1122', 'K219', 'D696', 'Z66', 'I480', 'N390', 'G8929', 'Z9884', 'Z8673', 'Y92230', 'Z853',
  'E1142', 'I272', 'J45909', 'J9601', 'Z86718', 'E43', 'Y929', 'Z515', 'D631', 'E11621', 'I959', 'E11649',
@@ -345,6 +120,7 @@ FILLER_DX_10: tuple[str, ...] = ('E039', 'Z794', 'Z87891', 'F329', 'F419', 'Z955
 D_ICD_DIAGNOSES = """\
 0031	9	Salmonella septicemia
 00322	9	Salmonella pneumonia
+00845	9	Intestinal infection due to Clostridium difficile
 0202	9	Septicemic plague
 0203	9	Primary pneumonic plague
 0204	9	Secondary pneumonic plague
@@ -370,6 +146,7 @@ D_ICD_DIAGNOSES = """\
 0388	9	Other specified septicemias
 0389	9	Unspecified septicemia
 0391	9	Pulmonary actinomycotic infection
+04149	9	Other and unspecified Escherichia coli [E. coli]
 0521	9	Varicella (hemorrhagic) pneumonitis
 0545	9	Herpetic septicemia
 0551	9	Postmeasles pneumonia
@@ -384,6 +161,8 @@ D_ICD_DIAGNOSES = """\
 11595	9	Histoplasmosis, unspecified, pneumonia
 1304	9	Pneumonitis due to toxoplasmosis
 1363	9	Pneumocystosis
+20300	9	Multiple myeloma, without mention of having achieved remission
+2449	9	Unspecified acquired hypothyroidism
 24900	9	Secondary diabetes mellitus without mention of complication, not stated as uncontrolled, or unspecified
 24901	9	Secondary diabetes mellitus without mention of complication, uncontrolled
 24910	9	Secondary diabetes mellitus with ketoacidosis, not stated as uncontrolled, or unspecified
@@ -449,6 +228,7 @@ D_ICD_DIAGNOSES = """\
 2722	9	Mixed hyperlipidemia
 2723	9	Hyperchylomicronemia
 2724	9	Other and unspecified hyperlipidemia
+2749	9	Gout, unspecified
 2760	9	Hyperosmolality and/or hypernatremia
 2761	9	Hyposmolality and/or hyponatremia
 2762	9	Acidosis
@@ -465,12 +245,26 @@ D_ICD_DIAGNOSES = """\
 2769	9	Electrolyte and fluid disorders not elsewhere classified
 27783	9	Iatrogenic carnitine deficiency
 27788	9	Tumor lysis syndrome
+27800	9	Obesity, unspecified
+2809	9	Iron deficiency anemia, unspecified
+28529	9	Anemia of other chronic disease
 2853	9	Antineoplastic chemotherapy induced anemia
+2859	9	Anemia, unspecified
 28741	9	Posttransfusion purpura
+2875	9	Thrombocytopenia, unspecified
+28860	9	Leukocytosis, unspecified
+2930	9	Delirium due to conditions classified elsewhere
+30000	9	Anxiety state, unspecified
+30500	9	Alcohol abuse, unspecified
+3051	9	Tobacco use disorder
+311	9	Depressive disorder, not elsewhere classified
+32723	9	Obstructive sleep apnea (adult)(pediatric)
+33829	9	Other chronic pain
 34660	9	Persistent migraine aura with cerebral infarction, without mention of intractable migraine without mention of status migrainosus
 34661	9	Persistent migraine aura with cerebral infarction, with intractable migraine, so stated, without mention of status migrainosus
 34662	9	Persistent migraine aura with cerebral infarction, without mention of intractable migraine with status migrainosus
 34663	9	Persistent migraine aura with cerebral infarction, with intractable migraine, so stated, with status migrainosus
+34830	9	Encephalopathy, unspecified
 3490	9	Reaction to spinal or lumbar puncture
 3491	9	Nervous system complications from surgically implanted device
 34931	9	Accidental puncture or laceration of dura during a procedure
@@ -555,6 +349,8 @@ D_ICD_DIAGNOSES = """\
 4148	9	Other specified forms of chronic ischemic heart disease
 4149	9	Chronic ischemic heart disease, unspecified
 41511	9	Iatrogenic pulmonary embolism and infarction
+4240	9	Mitral valve disorders
+4241	9	Aortic valve disorders
 4260	9	Atrioventricular block, complete
 42610	9	Atrioventricular block, unspecified
 42611	9	First degree atrioventricular block
@@ -625,6 +421,7 @@ D_ICD_DIAGNOSES = """\
 45620	9	Esophageal varices in diseases classified elsewhere, with bleeding
 45821	9	Hypotension of hemodialysis
 45829	9	Other iatrogenic hypotension
+4589	9	Hypotension, unspecified
 470	9	Deviated nasal septum
 4710	9	Polyp of nasal cavity
 4711	9	Polypoid sinus degeneration
@@ -709,6 +506,7 @@ D_ICD_DIAGNOSES = """\
 4919	9	Unspecified chronic bronchitis
 4920	9	Emphysematous bleb
 4928	9	Other emphysema
+49390	9	Asthma, unspecified type, unspecified
 4940	9	Bronchiectasis without acute exacerbation
 4941	9	Bronchiectasis with acute exacerbation
 496	9	Chronic airway obstruction, not elsewhere classified
@@ -784,6 +582,7 @@ D_ICD_DIAGNOSES = """\
 5198	9	Other diseases of respiratory system, not elsewhere classified
 5199	9	Unspecified disease of respiratory system
 5307	9	Gastroesophageal laceration-hemorrhage syndrome
+53081	9	Esophageal reflux
 53082	9	Esophageal hemorrhage
 53086	9	Infection of esophagostomy
 53087	9	Mechanical complication of esophagostomy
@@ -827,6 +626,7 @@ D_ICD_DIAGNOSES = """\
 53909	9	Other complications of gastric band procedure
 53981	9	Infection due to other bariatric procedure
 53989	9	Other complications of other bariatric procedure
+5601	9	Paralytic ileus
 5642	9	Postgastric surgery syndromes
 5643	9	Vomiting following gastrointestinal surgery
 5644	9	Other postoperative functional disorders
@@ -850,6 +650,7 @@ D_ICD_DIAGNOSES = """\
 5735	9	Hepatopulmonary syndrome
 5738	9	Other specified disorders of liver
 5739	9	Unspecified disorder of liver
+5770	9	Acute pancreatitis
 5780	9	Hematemesis
 5781	9	Blood in stool
 5789	9	Hemorrhage of gastrointestinal tract, unspecified
@@ -868,6 +669,8 @@ D_ICD_DIAGNOSES = """\
 5859	9	Chronic kidney disease, unspecified
 586	9	Renal failure, unspecified
 59681	9	Infection of cystostomy
+5990	9	Urinary tract infection, site not specified
+70715	9	Ulcer of other part of foot
 77181	9	Septicemia [sepsis] of newborn
 78062	9	Postprocedural fever
 78063	9	Postvaccination fever
@@ -911,6 +714,8 @@ D_ICD_DIAGNOSES = """\
 7867	9	Abnormal chest sounds
 7868	9	Hiccough
 7869	9	Other symptoms involving respiratory system and chest
+78791	9	Diarrhea
+78820	9	Retention of urine, unspecified
 7891	9	Hepatomegaly
 78959	9	Other ascites
 79021	9	Impaired fasting glucose
@@ -927,6 +732,7 @@ D_ICD_DIAGNOSES = """\
 79319	9	Other nonspecific abnormal finding of lung field
 7942	9	Nonspecific abnormal results of pulmonary function study
 7948	9	Nonspecific abnormal results of function study of liver
+79902	9	Hypoxemia
 7991	9	Respiratory arrest
 9093	9	Late effect of complications of surgical and medical care
 9951	9	Angioneurotic edema, not elsewhere classified
@@ -1021,11 +827,19 @@ D_ICD_DIAGNOSES = """\
 99988	9	Other infusion reaction
 99989	9	Other transfusion reaction
 9999	9	Other and unspecified complications of medical care, not elsewhere classified
+E8490	9	Home accidents
+E8497	9	Accidents occurring in residential institution
+E8798	9	Other specified procedures as the cause of abnormal reaction of patient, or of later complication, without mention of misadventure at time of procedure
+V08	9	Asymptomatic human immunodeficiency virus [HIV] infection status
+V103	9	Personal history of malignant neoplasm of breast
+V1046	9	Personal history of malignant neoplasm of prostate
 V1260	9	Personal history of unspecified disease of respiratory system
 V1261	9	Personal history of pneumonia (recurrent)
 V1269	9	Personal history of other diseases of respiratory system
 V1553	9	Personal history of retained foreign body fully removed
 V1580	9	Personal history of failed moderate sedation
+V1581	9	Personal history of noncompliance with medical treatment, presenting hazards to health
+V1582	9	Personal history of tobacco use
 V1583	9	Personal history of underimmunization status
 V414	9	Problems with voice production
 V420	9	Kidney replaced by transplant
@@ -1047,6 +861,7 @@ V4612	9	Encounter for respirator dependence during power failure
 V4613	9	Encounter for weaning from respirator [ventilator]
 V4614	9	Mechanical complication of respirator [ventilator]
 V462	9	Other dependence on machines, supplemental oxygen
+V4986	9	Do not resuscitate status
 V5331	9	Fitting and adjustment of cardiac pacemaker
 V5332	9	Fitting and adjustment of automatic implantable cardiac defibrillator
 V5339	9	Fitting and adjustment of other cardiac device
@@ -1058,7 +873,12 @@ V562	9	Fitting and adjustment of peritoneal dialysis catheter
 V5631	9	Encounter for adequacy testing for hemodialysis
 V5632	9	Encounter for adequacy testing for peritoneal dialysis
 V568	9	Encounter for other dialysis
+V5861	9	Long-term (current) use of anticoagulants
+V5866	9	Long-term (current) use of aspirin
+V5867	9	Long-term (current) use of insulin
 V6546	9	Encounter for insulin pump training
+V707	9	Examination of participant in clinical trial
+V8741	9	Personal history of antineoplastic chemotherapy
 V9001	9	Retained depleted uranium fragments
 V9009	9	Other retained radioactive fragments
 A021	10	Salmonella sepsis

@@ -1,0 +1,52 @@
+"""Materialise a selection of the graph in-process, recorded in the home's Dagster instance
+(so the UI shows runs started from the command line)."""
+
+import os
+import time
+
+import dagster as dg
+
+from pipelines.resources import ClinfuseResource
+from warehouse.lake import ClinfuseError, Home
+from warehouse.sources import ENV_VARS, Sources
+
+
+def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
+    env = {"DAGSTER_HOME": str(home.dagster), "CLINFUSE_HOME": str(home.root)}
+    env.update({ENV_VARS[k]: v for k, v in sources.as_dict().items() if v})
+    yaml_path = home.dagster / "dagster.yaml"
+    if not yaml_path.exists():
+        yaml_path.write_text("telemetry:\n  enabled: false\n")
+    return env
+
+
+def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None) -> dict:
+    from pipelines.definitions import build_definitions
+
+    for key, value in dagster_env(home, sources).items():
+        os.environ[key] = value
+    resource = ClinfuseResource(home=str(home.root), **{k: v or "" for k, v in sources.as_dict().items()})
+    defs = build_definitions(resource)
+    graph = defs.resolve_asset_graph()
+    try:
+        chosen = dg.AssetSelection.from_string(selection) if selection not in ("*", "") else dg.AssetSelection.all()
+        keys = chosen.resolve(graph)
+    except Exception as exc:  # dagster raises several types for a bad selection string
+        raise ClinfuseError(f"selection {selection!r}: {str(exc).splitlines()[0]}") from None
+    if not keys:
+        raise ClinfuseError(f"selection {selection!r} matches no asset")
+    progress(f"materialising {len(keys)} assets (selection {selection!r}) with home {home.root}")
+    start = time.monotonic()
+    instance = dg.DagsterInstance.from_config(str(home.dagster))
+    job = dg.define_asset_job("clinfuse_cli_run", selection=dg.AssetSelection.keys(*keys))
+    job_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
+    result = job_defs.get_job_def("clinfuse_cli_run").execute_in_process(instance=instance, raise_on_error=False)
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_step_failure), None)
+        reason = failure.step_failure_data.error.message.strip().splitlines()[-1] if failure else "run failed"
+        step = failure.step_key if failure else "?"
+        raise ClinfuseError(f"{step}: {reason}")
+    failed = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
+              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    return {"assets": len(keys), "seconds": time.monotonic() - start, "run_id": result.run_id,
+            "failed_checks": failed}

@@ -1,0 +1,43 @@
+"""Shared fixtures: a tmp home, the real demo (skipped when ../shared is absent), small synthetic sources."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from warehouse.lake import Home
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO.parent / "shared" / "data" / "mimic-iv-demo-2.2"
+
+
+@pytest.fixture
+def home(tmp_path) -> Home:
+    return Home.open(tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def demo_dir() -> Path:
+    if not (DEMO / "hosp" / "admissions.csv.gz").is_file():
+        pytest.skip(f"the real MIMIC-IV demo is not at {DEMO} (only the project's CI machines have ../shared)")
+    return DEMO
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory) -> Path:
+    """A small synthetic source (v2.2, with notes and images), generated once per test session."""
+    from warehouse.synth import generate
+
+    root = tmp_path_factory.mktemp("synth-v2.2")
+    generate(root, patients=40, seed=7, layout="v2.2", images=True, notes=True)
+    return root
+
+
+@pytest.fixture
+def synth_copy(synth_root, tmp_path) -> Path:
+    """A writable copy of the synthetic source, for tests that damage it."""
+    dest = tmp_path / "source"
+    shutil.copytree(synth_root, dest)
+    return dest
