@@ -1,0 +1,90 @@
+"""The lake's write discipline: atomic swaps, recovery after a kill, owner-only home, the catalog lock."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import stat
+
+import pytest
+
+from warehouse.lake import ClinfuseError, Home, atomic_dir, catalog, engine, publish, recover_dir, write_parquet
+
+
+def test_home_is_owner_only(tmp_path):
+    os.umask(0o022)
+    home = Home.open(tmp_path / "h")
+    for path in (home.root, home.lake, home.dagster, home.tmp):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+def test_failed_write_keeps_the_old_table(home):
+    target = home.table_dir("features", "t")
+    con = engine(home)
+    write_parquet(con, "SELECT 1 AS x", target)
+    with pytest.raises(Exception):
+        write_parquet(con, "SELECT CAST('not a number' AS INTEGER) AS x", target)
+    assert con.execute(f"SELECT x FROM read_parquet('{target}/*.parquet')").fetchall() == [(1,)]
+    assert [p.name for p in target.parent.iterdir()] == ["t"], "no temporary directory may be left behind"
+
+
+def test_exception_inside_atomic_dir_leaves_nothing(tmp_path):
+    target = tmp_path / "table"
+    with pytest.raises(RuntimeError), atomic_dir(target) as tmp:
+        (tmp / "half.parquet").write_bytes(b"partial")
+        raise RuntimeError("killed")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_recovery_after_a_kill_between_the_two_renames(tmp_path):
+    # The swap renames target -> .old, then tmp -> target; a kill in between leaves only .old.
+    old = tmp_path / ".table.old-1234abcd"
+    old.mkdir()
+    (old / "data.parquet").write_bytes(b"old")
+    (tmp_path / ".table.tmp-99999999").mkdir()
+    recover_dir(tmp_path / "table")
+    assert (tmp_path / "table" / "data.parquet").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table"]
+
+
+def test_sharded_write_is_sorted_and_reproducible(home):
+    con = engine(home)
+    sql = "SELECT (i * 7919) % 1000 AS subject_id, i AS v, (((i * 7919) % 1000) % 4)::INTEGER AS shard FROM range(5000) t(i)"
+    target = home.table_dir("raw", "t")
+    write_parquet(con, sql, target, partition_by_shard=True, order_by="subject_id, v")
+    first = {p.relative_to(target): p.read_bytes() for p in target.rglob("*.parquet")}
+    write_parquet(con, sql, target, partition_by_shard=True, order_by="subject_id, v")
+    assert first == {p.relative_to(target): p.read_bytes() for p in target.rglob("*.parquet")}
+    assert sorted(str(k) for k in first) == [f"shard={i}/data.parquet" for i in range(4)]
+    rows = con.execute(f"SELECT subject_id FROM read_parquet('{target}/shard=2/data.parquet')").fetchall()
+    assert rows == sorted(rows) and {r[0] % 4 for r in rows} == {2}
+
+
+def test_view_reads_the_lake(home):
+    con = engine(home)
+    write_parquet(con, "SELECT 42 AS answer", home.table_dir("features", "answer"))
+    publish(home, "features", "answer")
+    with catalog(home, write=False) as cat:
+        assert cat.execute("SELECT answer FROM features.answer").fetchall() == [(42,)]
+
+
+def _hold_lock(root, started, release):
+    with catalog(Home(root)):
+        started.set()
+        release.wait(10)
+
+
+def test_second_writer_waits_for_the_catalog_lock_then_times_out(home):
+    ctx = mp.get_context("fork")
+    started, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(home.root, started, release))
+    holder.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(ClinfuseError, match="catalog lock"), catalog(home, timeout_s=0.3):
+            pass
+    finally:
+        release.set()
+        holder.join(10)
+    with catalog(home, timeout_s=5) as con:  # free again
+        assert con.execute("SELECT 1").fetchone() == (1,)
