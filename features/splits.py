@@ -74,6 +74,15 @@ def subjects_in_several_splits(assignments: pl.DataFrame | pl.LazyFrame) -> pl.D
     )
 
 
+def stays_in_split(stays: pl.DataFrame | pl.LazyFrame, assignments: pl.DataFrame, split: str = "train") -> pl.Series:
+    """stay_id of the stays whose subject is assigned to `split` (e.g. the normaliser's training stays)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    chosen = assignments.lazy().filter(pl.col("split").cast(pl.String) == split).select("subject_id")
+    return stays.lazy().join(chosen, on="subject_id", how="semi").select("stay_id").unique() \
+        .sort("stay_id").collect().to_series()
+
+
 def split_fractions(assignments: pl.DataFrame) -> dict[str, float]:
     """Share of subjects per split (for reports and checks)."""
     n = assignments.height

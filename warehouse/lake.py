@@ -188,7 +188,7 @@ def engine(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for heavy work (COPY, joins): it spills to the home's tmp, never to the catalog."""
     con = duckdb.connect()
     con.execute(f"SET temp_directory = '{home.tmp}'")
-    con.execute(f"SET memory_limit = '{os.environ.get('CLINFUSE_MEMORY_LIMIT', '4GB')}'")
+    con.execute(f"SET memory_limit = '{os.environ.get('CLINFUSE_MEMORY_LIMIT', '2GB')}'")
     con.execute("SET preserve_insertion_order = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")

@@ -73,6 +73,7 @@ def clean_events(events: pl.LazyFrame | pl.DataFrame, mode: CleaningMode = "fixe
     lf = _drop_unread_values(lf, mode)
     if mode == "fixed":
         lf = lf.filter(~pl.col("itemid").is_in(NON_BLOOD_LAB_ITEMIDS))
+    lf = _with_parsed_inputs(lf, mode)
     lf = lf.with_columns(_clean_value_num(mode).alias("value_num"), _clean_value_str().alias("value_str"))
     if mode == "fixed":
         lf = _apply_variable_ranges(lf)
@@ -92,12 +93,26 @@ def _with_optional_inputs(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf.with_columns(extra) if extra else lf
 
 
+def _item_table() -> pl.LazyFrame:
+    """Ready item map with the variable as an Enum (cheap comparisons) and the label tests done once
+    per item rather than once per event."""
+    items = ready_item_map()
+    label = pl.col("mimic_label").str.to_lowercase()
+    return items.lazy().select(
+        "itemid",
+        pl.col("variable").cast(pl.Enum(sorted(items["variable"].unique()))),
+        label.str.contains("oz", literal=True).alias("_label_oz"),
+        label.str.contains("lb", literal=True).alias("_label_lb"),
+        label.str.contains("f", literal=True).alias("_label_f"),
+        label.str.contains("in", literal=True).alias("_label_in"),
+    )
+
+
 def _with_item_map(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Attach variable and MIMIC label from the ready item map (inner join: unmapped ids go)."""
-    items = ready_item_map().lazy().select("itemid", "variable", "mimic_label")
+    """Attach variable and label flags from the ready item map (inner join: unmapped ids go)."""
     names = lf.collect_schema().names()
     lf = lf.drop([c for c in ("variable", "mimic_label") if c in names])
-    return lf.with_columns(pl.col("itemid").cast(pl.Int64)).join(items, on="itemid", how="inner")
+    return lf.with_columns(pl.col("itemid").cast(pl.Int64)).join(_item_table(), on="itemid", how="inner")
 
 
 def _drop_unread_values(lf: pl.LazyFrame, mode: CleaningMode) -> pl.LazyFrame:
@@ -118,28 +133,30 @@ def _float(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().cast(pl.Float64, strict=False).fill_nan(None)
 
 
-def _unsigned_decimal(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.str.contains(_UNSIGNED_DECIMAL)).then(expr.cast(pl.Float64, strict=False))
-
-
-def _bp_part(group: int, mode: CleaningMode) -> pl.Expr:
-    """SBP (group 1) / DBP (group 2): "a/b" -> a or b; other strings parsed as numbers."""
-    value = pl.col("value")
-    plain = _float(value) if mode == "faithful" else pl.coalesce(pl.col("valuenum"), _float(value))
-    return pl.when(value.str.contains("/", literal=True)) \
-        .then(value.str.extract(_BP_PAIR, group).cast(pl.Float64)) \
-        .otherwise(plain)
-
-
-def _numeric(mode: CleaningMode, strict_decimal: bool = False) -> pl.Expr:
+def _with_parsed_inputs(lf: pl.LazyFrame, mode: CleaningMode) -> pl.LazyFrame:
+    """Columns every rule reads, computed once: `_num` (the event as a number), `_dec` (faithful:
+    number only if an unsigned decimal, as clean_lab / clean_o2sat require), `_unit` (lower-case unit)."""
     value = pl.col("value")
     if mode == "faithful":
-        return _unsigned_decimal(value) if strict_decimal else _float(value)
-    return pl.coalesce(pl.col("valuenum").fill_nan(None), _float(value))
+        num = _float(value)
+        dec = pl.when(value.str.contains(_UNSIGNED_DECIMAL)).then(num)
+    else:
+        num = pl.coalesce(pl.col("valuenum").fill_nan(None), _float(value))
+        dec = num
+    return lf.with_columns(num.alias("_num"), dec.alias("_dec"),
+                           pl.col("valueuom").fill_null("").str.to_lowercase().alias("_unit"))
 
 
-def _mentions(column: str, text: str) -> pl.Expr:
-    return pl.col(column).fill_null("").str.to_lowercase().str.contains(text, literal=True)
+def _bp_part(group: int) -> pl.Expr:
+    """SBP (group 1) / DBP (group 2): "a/b" -> a or b; other strings parsed as numbers."""
+    value = pl.col("value")
+    return pl.when(value.str.contains("/", literal=True)) \
+        .then(value.str.extract(_BP_PAIR, group).cast(pl.Float64)) \
+        .otherwise(pl.col("_num"))
+
+
+def _unit_mentions(text: str) -> pl.Expr:
+    return pl.col("_unit").str.contains(text, literal=True)
 
 
 # ---------------------------------------------------------------- per-variable rules
@@ -150,20 +167,18 @@ def _clean_value_num(mode: CleaningMode) -> pl.Expr:
     cfg = discretizer_config()
     var = pl.col("variable")
     rules = _faithful_rules() if mode == "faithful" else _fixed_rules()
-    expr = pl.when(var == SBP).then(_bp_part(1, mode)).when(var == DBP).then(_bp_part(2, mode))
+    expr = pl.when(var == SBP).then(_bp_part(1)).when(var == DBP).then(_bp_part(2))
     for variable, rule in rules.items():
         expr = expr.when(var == variable).then(rule)
     # Raw variables (HR, RR, MBP): the discretizer's float(value).
-    expr = expr.when(var.is_in(cfg.continuous_channels)).then(_numeric(mode)).otherwise(None)
+    expr = expr.when(var.is_in(cfg.continuous_channels)).then(pl.col("_num")).otherwise(None)
     return expr.cast(pl.Float64)
 
 
 def _faithful_rules() -> dict[str, pl.Expr]:
-    label = "mimic_label"
-    num = _numeric("faithful")
-    dec = _numeric("faithful", strict_decimal=True)
-    oz = _mentions(label, "oz")
-    lb = oz | _mentions(label, "lb")
+    num, dec = pl.col("_num"), pl.col("_dec")
+    oz = pl.col("_label_oz")
+    lb = oz | pl.col("_label_lb")
     return {
         # Python-3 `map` makes the "is string" mask a scalar True and the 'torr' test reads valuenum:
         # every value is divided by 100.
@@ -176,19 +191,18 @@ def _faithful_rules() -> dict[str, pl.Expr]:
         # Unit slot holds valuenum: only the label ("Admission Weight (lbs.)") can trigger.
         WEIGHT: pl.when(lb).then(pl.when(oz).then(num / 16.0).otherwise(num) * 0.453592).otherwise(num),
         # 226707's label "Height" has no "in" and its unit is gone: inches stay inches.
-        HEIGHT: pl.when(_mentions(label, "in")).then((num * 2.54).round(0)).otherwise(num),
+        HEIGHT: pl.when(pl.col("_label_in")).then((num * 2.54).round(0)).otherwise(num),
     }
 
 
 def _fixed_rules() -> dict[str, pl.Expr]:
-    unit, label = "valueuom", "mimic_label"
-    num = _numeric("fixed")
-    oz = _mentions(unit, "oz") | _mentions(label, "oz")
-    lb = oz | _mentions(unit, "lb") | _mentions(label, "lb")
-    fahrenheit = _mentions(unit, "f") | _mentions(label, "f") | pl.col("itemid").is_in(FAHRENHEIT_ITEMIDS)
-    inches = _mentions(unit, "in") | _mentions(label, "in") | pl.col("itemid").is_in(HEIGHT_INCH_ITEMIDS)
+    num = pl.col("_num")
+    oz = _unit_mentions("oz") | pl.col("_label_oz")
+    lb = oz | _unit_mentions("lb") | pl.col("_label_lb")
+    fahrenheit = _unit_mentions("f") | pl.col("_label_f") | pl.col("itemid").is_in(FAHRENHEIT_ITEMIDS)
+    inches = _unit_mentions("in") | pl.col("_label_in") | pl.col("itemid").is_in(HEIGHT_INCH_ITEMIDS)
     return {
-        FIO2: pl.when(~_mentions(unit, "torr") & (num > 1)).then(num / 100.0).otherwise(num),
+        FIO2: pl.when(~_unit_mentions("torr") & (num > 1)).then(num / 100.0).otherwise(num),
         O2SAT: pl.when(num <= 1).then(num * 100.0).otherwise(num),
         GLUCOSE: num,
         PH: num,
@@ -214,9 +228,13 @@ def _apply_variable_ranges(lf: pl.LazyFrame) -> pl.LazyFrame:
 
     Names are matched case-insensitively: the file's "Heart rate" is the channel "Heart Rate".
     """
-    ranges = variable_ranges().lazy().with_columns(pl.col("variable").str.to_lowercase().alias("_var_key"))
-    lf = lf.with_columns(pl.col("variable").str.to_lowercase().alias("_var_key"))
-    lf = lf.join(ranges.drop("variable", "impute"), on="_var_key", how="left")
+    ranges = variable_ranges().with_columns(pl.col("variable").str.to_lowercase())
+    per_channel = pl.DataFrame({"variable": discretizer_config().continuous_channels}) \
+        .with_columns(pl.col("variable").str.to_lowercase().alias("_key")) \
+        .join(ranges.rename({"variable": "_key"}), on="_key", how="inner").drop("_key", "impute")
+    # Enum-typed key, to join on the events' Enum column.
+    enum = lf.collect_schema()["variable"]
+    lf = lf.join(per_channel.lazy().with_columns(pl.col("variable").cast(enum)), on="variable", how="left")
     v = pl.col("value_num")
     outlier = (v < pl.col("outlier_low")) | (v > pl.col("outlier_high"))
     clipped = pl.when(v < pl.col("valid_low")).then(pl.col("valid_low")) \
@@ -224,7 +242,7 @@ def _apply_variable_ranges(lf: pl.LazyFrame) -> pl.LazyFrame:
     value_num = pl.when(v.is_null() | pl.col("outlier_low").is_null()).then(v) \
         .when(outlier).then(None).otherwise(clipped)
     return lf.with_columns(value_num.alias("value_num")) \
-        .drop("_var_key", "outlier_low", "valid_low", "valid_high", "outlier_high")
+        .drop("outlier_low", "valid_low", "valid_high", "outlier_high")
 
 
 # ---------------------------------------------------------------- duplicates
@@ -236,6 +254,7 @@ def _keep_one_value_per_time(lf: pl.LazyFrame, mode: CleaningMode) -> pl.LazyFra
     The reference sorts a mixed object column: cleaned variables hold floats (numeric order), raw ones
     hold strings (lexicographic order, '9' > '10'). Faithful mode reproduces that; fixed mode takes the
     numeric max of every continuous variable (categorical ties: string max, for determinism).
+    Only rows that share their key are sorted (duplicates are rare; sorting everything is the cost).
     """
     var = pl.col("variable")
     if mode == "faithful":
@@ -246,9 +265,13 @@ def _keep_one_value_per_time(lf: pl.LazyFrame, mode: CleaningMode) -> pl.LazyFra
     names = lf.collect_schema().names()
     keys = [c for c in _KEY_COLUMNS if c in names]
     group = ["stay_id", "charttime", "variable"]
-    return (
-        lf.with_columns(numeric_key.alias("_num_key"), string_key.alias("_str_key"))
+    lf = lf.with_columns(pl.len().over(group).alias("_n"))
+    singles = lf.filter(pl.col("_n") == 1)
+    duplicates = (
+        lf.filter(pl.col("_n") > 1)
+        .with_columns(numeric_key.alias("_num_key"), string_key.alias("_str_key"))
         .sort([*group, "_num_key", "_str_key"], nulls_last=False)
         .unique(subset=group, keep="last", maintain_order=True)
-        .select(*keys, "itemid", "variable", "value_str", "value_num")
     )
+    out = [f.select(*keys, "itemid", var.cast(pl.String), "value_str", "value_num") for f in (singles, duplicates)]
+    return pl.concat(out)

@@ -31,7 +31,9 @@ _CFG = discretizer_config()
 
 
 class Discretized(NamedTuple):
-    """`frame`: stay_id, step, then the 76 columns in reference order (one row per stay and step).
+    """`frame`: stay_id, step, asof_hours, then the 76 columns in reference order (one row per stay and
+    step). `asof_hours` = hours after intime of the latest event that went into the step's values (the
+    feature table's as-of time; null while only normal values are used).
     `unseen`: variable, value_str, n — category strings not in the config, met inside the grid."""
 
     frame: pl.DataFrame
@@ -66,7 +68,8 @@ def discretize(
         .sort("variable", "value_str")
     )
     grid = _grid(periods).join(_last_per_bin(coded), on=["stay_id", "step"], how="left")
-    grid = grid.sort("stay_id", "step").select("stay_id", "step", *_step_columns(dtype))
+    asof = pl.col("_bin_max_hours").cum_max().forward_fill().over("stay_id").alias("asof_hours")
+    grid = grid.sort("stay_id", "step").select("stay_id", "step", asof, *_step_columns(dtype))
     frame, unseen_frame = pl.collect_all([grid, unseen])
     return Discretized(frame=frame, unseen=unseen_frame)
 
@@ -194,14 +197,16 @@ def _binned_codes(events: pl.LazyFrame, periods: pl.LazyFrame, timestep: float) 
 
 
 def _last_per_bin(coded: pl.LazyFrame) -> pl.LazyFrame:
-    """stay_id, step and one column per channel: the code of the last event in the bin (null if none)."""
+    """stay_id, step, _bin_max_hours, and one column per channel: the code of the last event in the bin
+    (null if none)."""
     last = (
         coded.sort("stay_id", "step", "variable", "hours", maintain_order=True)
-        .group_by("stay_id", "step", "variable").agg(pl.col("_code").last())
+        .group_by("stay_id", "step", "variable").agg(pl.col("_code").last(), pl.col("hours").max())
     )
     var = pl.col("variable")
     return last.group_by("stay_id", "step").agg(
-        [pl.col("_code").filter(var == ch).first().alias(ch) for ch in CHANNELS]
+        pl.col("hours").max().alias("_bin_max_hours"),
+        *[pl.col("_code").filter(var == ch).first().alias(ch) for ch in CHANNELS],
     )
 
 

@@ -48,8 +48,9 @@ def extract_events(
 def _bind(con: duckdb.DuckDBPyConnection, obj: CohortLike, role: str) -> str:
     """Make `obj` reachable from SQL and return the name to use there.
 
-    A string is taken as an existing table/view name. Anything else is registered under a fresh name
-    (left registered: the returned relation is lazy and reads it when executed).
+    A string is taken as an existing table/view name. Anything else is registered as an Arrow table under
+    a fresh name (left registered: the returned relation is lazy and reads it when executed). Works on
+    a read-only catalog connection.
     """
     if isinstance(obj, str):
         if not _IDENTIFIER.match(obj):
@@ -57,7 +58,9 @@ def _bind(con: duckdb.DuckDBPyConnection, obj: CohortLike, role: str) -> str:
         return obj
     name = f"_clinfuse_events_{role}_{uuid.uuid4().hex[:12]}"
     if isinstance(obj, duckdb.DuckDBPyRelation):
-        obj.create_view(name, replace=True)
+        # Materialised (a cohort is small): a view would need a writable catalog, and the relation may
+        # belong to another connection.
+        con.register(name, obj.to_arrow_table())
     elif isinstance(obj, pl.LazyFrame):
         con.register(name, obj.collect().to_arrow())
     elif isinstance(obj, pl.DataFrame):

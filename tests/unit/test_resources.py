@@ -101,7 +101,7 @@ def test_ami_icd10_codes_as_documented():
 
 def test_medfuse_levels_differ_from_yaml_type_for_five_groups():
     defs = r.phenotype_definitions().unique("phenotype").sort("phenotype")
-    differ = [i for i, (lvl, typ) in enumerate(zip(defs["level"], defs["yaml_type"])) if lvl != typ]
+    differ = [i for i, (lvl, typ) in enumerate(zip(defs["level"], defs["yaml_type"], strict=False)) if lvl != typ]
     assert differ == [3, 7, 8, 10, 17]
     assert set(r.PHENOTYPE_LEVELS) == set(PHENOTYPES)
 

@@ -8,7 +8,13 @@ import polars as pl
 import pytest
 
 from features.resources import discretizer_config
-from features.timeseries.discretize import discretize, ihm_stay_ids, pheno_stay_ids, timeseries_ihm, timeseries_pheno
+from features.timeseries.discretize import (
+    discretize,
+    ihm_stay_ids,
+    pheno_stay_ids,
+    timeseries_ihm,
+    timeseries_pheno,
+)
 from features.timeseries.layout import COLUMNS
 
 CFG = discretizer_config()
@@ -77,10 +83,15 @@ def test_unknown_category_is_counted_not_fatal():
     assert col(res, "mask->Glascow coma scale eye opening") == [1, 0, 0, 0, 1]
 
 
+def test_asof_hours_is_latest_event_used():
+    res = one_stay([(3.0, GLU, 200), (2.5, HR, 80), (7.0, HR, 90)], horizon=10.0)
+    assert res.frame["asof_hours"].to_list() == [None, 3.0, 3.0, 7.0, 7.0]
+
+
 def test_events_after_horizon_skipped_and_shape():
     res = one_stay([(48.0, HR, 100), (48.0000005, HR, 110), (49.0, HR, 120)])
-    assert res.frame.shape == (24, 78)
-    assert res.frame.columns[2:] == list(COLUMNS)
+    assert res.frame.shape == (24, 3 + 76)
+    assert res.frame.columns == ["stay_id", "step", "asof_hours", *COLUMNS]
     assert col(res, HR)[-1] == 110
 
 
@@ -93,7 +104,7 @@ def test_ihm_task_filters_and_shapes():
     assert ihm_stay_ids(ev, stays)["stay_id"].to_list() == [1, 4]
     res2 = timeseries_ihm(ev, stays, timestep=2.0)
     res1 = timeseries_ihm(ev, stays, timestep=1.0)
-    assert res2.frame.shape == (2 * 24, 78) and res1.frame.shape == (2 * 48, 78)
+    assert res2.frame.select(COLUMNS).shape == (2 * 24, 76) and res1.frame.select(COLUMNS).shape == (2 * 48, 76)
     s1 = res2.frame.filter(pl.col("stay_id") == 1)
     assert s1[HR].to_list() == [80.0] * 24  # pre-ICU and after-48h rows dropped
 
@@ -103,7 +114,7 @@ def test_pheno_whole_stay():
     ev = events([(1, 11.0, HR, 80), (1, 13.0, HR, 999), (2, -1.0, HR, 80)])
     assert pheno_stay_ids(ev, stays)["stay_id"].to_list() == [1]
     res = timeseries_pheno(ev, stays, timestep=2.0)
-    assert res.frame.shape == (int(12 / 2 + 1 - 1e-6), 78)
+    assert res.frame.height == int(12 / 2 + 1 - 1e-6)
     assert res.frame[HR].to_list() == [86.0] * 5 + [80.0]
 
 
