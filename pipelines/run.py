@@ -8,7 +8,7 @@ import dagster as dg
 
 from pipelines.resources import ClinfuseResource
 from warehouse.lake import ClinfuseError, Home
-from warehouse.sources import ENV_VARS, Sources
+from warehouse.sources import ENV_VARS, Sources, save_sources
 
 
 def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
@@ -35,12 +35,16 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
         raise ClinfuseError(f"selection {selection!r}: {str(exc).splitlines()[0]}") from None
     if not keys:
         raise ClinfuseError(f"selection {selection!r} matches no asset")
+    save_sources(home, sources)  # later runs without flags reuse these sources
     progress(f"materialising {len(keys)} assets (selection {selection!r}) with home {home.root}")
     start = time.monotonic()
     instance = dg.DagsterInstance.from_config(str(home.dagster))
-    job = dg.define_asset_job("clinfuse_cli_run", selection=dg.AssetSelection.keys(*keys))
+    job = dg.define_asset_job("clinfuse_cli_run", selection=dg.AssetSelection.assets(*keys))
     job_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
-    result = job_defs.get_job_def("clinfuse_cli_run").execute_in_process(instance=instance, raise_on_error=False)
+    result = job_defs.resolve_job_def("clinfuse_cli_run").execute_in_process(
+        instance=instance, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("CLINFUSE_LOG_LEVEL", "INFO")}}}},
+    )
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
         reason = failure.step_failure_data.error.message.strip().splitlines()[-1] if failure else "run failed"

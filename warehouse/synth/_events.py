@@ -127,7 +127,9 @@ class Batch:
         i, k = expand(n)
         t = start[i] + phase[i] + k * every[i] + rng.normal(0, jitter_min * MIN, len(i))
         t = floor_to(np.clip(t, start[i], end[i]), MIN)
-        return o[i], t
+        t = np.where(t < start[i], t + MIN, t)  # never before the window (start may carry seconds)
+        ok = t <= end[i]
+        return o[i][ok], t[ok]
 
     def caregiver(self, n: int) -> np.ndarray:
         return self.caregivers[self.rng.integers(0, len(self.caregivers), n)]
@@ -173,9 +175,9 @@ def chartevents(bt: Batch) -> pl.DataFrame:
     z = bt.severity(o, t)
     n = len(o)
     e = rng.normal(0, 1, (n, 6))
-    hr = 84 + 9 * pers[o, 0] + 10 * z + 7 * bt.af("sepsis", o) + e[:, 0] * (6 + 8 * bt.af("arrhythmia", o))
+    hr = 84 + 9 * pers[o, 0] + 8 * z + 7 * bt.af("sepsis", o) + e[:, 0] * (6 + 8 * bt.af("arrhythmia", o))
     hr = np.clip(hr, 35, 185).round()
-    sbp = 121 + 13 * pers[o, 1] - 10 * z - 14 * bt.af("shock", o) + 9 * e[:, 1]
+    sbp = 121 + 13 * pers[o, 1] - 8 * z - 14 * bt.af("shock", o) + 9 * e[:, 1]
     sbp = np.clip(sbp, 55, 225).round()
     dbp = np.clip(0.52 * sbp + 2 + 6 * pers[o, 2] + 5 * e[:, 2], 25, 135).round()
     mbp = np.clip((sbp + 2 * dbp) / 3 + 2.5 * e[:, 3], 35, 170).round()
@@ -595,6 +597,8 @@ def procedureevents(bt: Batch, counters: Counters, order_ids: Bijection) -> pl.D
     is_cont = np.isin(item, [i for i, m in _PROC_ITEMS.items() if m[0] == "cont"])
     minutes = np.maximum((t1 - t0) // MIN, 1)
     value = np.where(is_cont, minutes, 1).astype(float)
+    in_days = item == 225802  # CRRT is charted in days
+    value = np.where(in_days, np.round(minutes / 1440.0, 4), value)
     cat = _map(item, {i: m[1] for i, m in _PROC_ITEMS.items()})
     loc_u = rng.random(n)
     loc = np.full(n, "", dtype=object)
@@ -625,7 +629,7 @@ def procedureevents(bt: Batch, counters: Counters, order_ids: Bijection) -> pl.D
         "storetime": ts(store),
         "itemid": item.astype(np.int64),
         "value": num_text(value),
-        "valueuom": pick(("None", "min"), is_cont.astype(np.int64)),
+        "valueuom": pick(("None", "min", "day"), is_cont.astype(np.int64) + in_days),
         "location": location,
         "locationcategory": locationcat,
         "orderid": oid,
@@ -710,7 +714,7 @@ def inputevents(bt: Batch, counters: Counters, order_ids: Bijection) -> pl.DataF
     oid = order_ids(counters.order + np.arange(n))
     counters.order += n
     meta = {k: v for k, v in _INPUTS.items()}
-    total = np.where(per_kg, 250.0, np.where(item == 225158, 1000.0, 500.0))
+    total = np.where(per_kg, rng.choice([50.0, 100, 250, 62.5], n), rng.choice([100.0, 250, 500, 1000], n))
     status = choose(rng, n, [70, 25, 5])
     return pl.DataFrame({
         "subject_id": c.subject_id[c.s_pat[o]],

@@ -173,6 +173,10 @@ def generate(out: Path, patients: int = 300, seed: int = 0, layout: str = "v2.2"
             np.logical_or.at(by_adm, studies.adm[studies.adm >= 0], opaque[studies.adm >= 0])
             tree.write(tree.note("discharge"), _notes.discharge(c, streams, diagnoses, d_icd_dx, by_adm))
             tree.write(tree.note("radiology"), _notes.radiology(c, streams, studies))
+        else:  # do not leave notes of an earlier run beside a new cohort
+            for stem in ("discharge", "radiology"):
+                for ext in (".csv", ".csv.gz"):
+                    (out / "mimic-iv-note" / "note" / f"{stem}{ext}").unlink(missing_ok=True)
 
         # ---- chest X-rays
         for stem, df in _cxr.tables(c, studies).items():
