@@ -11,20 +11,24 @@ from warehouse.lake import ClinfuseError, Home
 from warehouse.sources import ENV_VARS, Sources, save_sources
 
 
-def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
-    env = {"DAGSTER_HOME": str(home.dagster), "CLINFUSE_HOME": str(home.root)}
-    env.update({ENV_VARS[k]: v for k, v in sources.as_dict().items() if v})
+def _ensure_instance_config(home: Home) -> None:
     yaml_path = home.dagster / "dagster.yaml"
     if not yaml_path.exists():
         yaml_path.write_text("telemetry:\n  enabled: false\n")
+
+
+def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
+    """Environment for a Dagster process (webserver, daemon) that serves this home and these sources."""
+    _ensure_instance_config(home)
+    env = {"DAGSTER_HOME": str(home.dagster), "CLINFUSE_HOME": str(home.root)}
+    env.update({ENV_VARS[k]: v for k, v in sources.as_dict().items() if v})
     return env
 
 
 def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None) -> dict:
     from pipelines.definitions import build_definitions
 
-    for key, value in dagster_env(home, sources).items():
-        os.environ[key] = value
+    _ensure_instance_config(home)
     resource = ClinfuseResource(home=str(home.root), **{k: v or "" for k, v in sources.as_dict().items()})
     defs = build_definitions(resource)
     graph = defs.resolve_asset_graph()
