@@ -88,8 +88,10 @@ def cmd_run(args) -> int:
     sources = _sources(args, home)
     result = materialize_selection(home, sources, args.select, progress=_log)
     print(f"materialised {result['assets']} assets in {result['seconds']:.1f}s (run {result['run_id']})")
+    if result["check_warnings"]:
+        print("check warnings: " + ", ".join(result["check_warnings"]))
     if result["failed_checks"]:
-        print("failed checks: " + ", ".join(result["failed_checks"]))
+        raise ClinfuseError("failed checks (severity error): " + ", ".join(result["failed_checks"]))
     return 0
 
 

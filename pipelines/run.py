@@ -54,7 +54,11 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
         reason = failure.step_failure_data.error.message.strip().splitlines()[-1] if failure else "run failed"
         step = failure.step_key if failure else "?"
         raise ClinfuseError(f"{step}: {reason}")
-    failed = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
-              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+
+    def names(severity):
+        return [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed if e.severity == severity]
+
     return {"assets": len(keys), "seconds": time.monotonic() - start, "run_id": result.run_id,
-            "failed_checks": failed}
+            "failed_checks": names(dg.AssetCheckSeverity.ERROR),
+            "check_warnings": names(dg.AssetCheckSeverity.WARN)}

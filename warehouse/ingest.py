@@ -24,7 +24,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from warehouse.lake import (
-    DEFAULT_SHARDS, ClinfuseError, Home, atomic_dir, catalog, create_view, engine, write_parquet,
+    DEFAULT_SHARDS,
+    ClinfuseError,
+    Home,
+    atomic_dir,
+    catalog,
+    create_view,
+    engine,
+    write_parquet,
 )
 from warehouse.sources import SourceLayout, Sources, detect_all, save_sources
 from warehouse.tables import CXR_IMAGES_COLUMNS, TABLES, Table

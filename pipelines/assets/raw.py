@@ -5,7 +5,12 @@ import dagster as dg
 
 from pipelines.resources import ClinfuseResource
 from warehouse.ingest import (
-    INGEST_CODE_VERSION, TableResult, ingest_cxr_images, ingest_table, publish_raw, schema_problems,
+    INGEST_CODE_VERSION,
+    TableResult,
+    ingest_cxr_images,
+    ingest_table,
+    publish_raw,
+    schema_problems,
     write_sources,
 )
 from warehouse.lake import catalog

@@ -6,9 +6,19 @@ import multiprocessing as mp
 import os
 import stat
 
+import duckdb
 import pytest
 
-from warehouse.lake import ClinfuseError, Home, atomic_dir, catalog, engine, publish, recover_dir, write_parquet
+from warehouse.lake import (
+    ClinfuseError,
+    Home,
+    atomic_dir,
+    catalog,
+    engine,
+    publish,
+    recover_dir,
+    write_parquet,
+)
 
 
 def test_home_is_owner_only(tmp_path):
@@ -22,7 +32,7 @@ def test_failed_write_keeps_the_old_table(home):
     target = home.table_dir("features", "t")
     con = engine(home)
     write_parquet(con, "SELECT 1 AS x", target)
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.ConversionException):
         write_parquet(con, "SELECT CAST('not a number' AS INTEGER) AS x", target)
     assert con.execute(f"SELECT x FROM read_parquet('{target}/*.parquet')").fetchall() == [(1,)]
     assert [p.name for p in target.parent.iterdir()] == ["t"], "no temporary directory may be left behind"

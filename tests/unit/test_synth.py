@@ -117,7 +117,7 @@ def test_types_match_demo(medium):
         demo_t = {r[0]: r[1] for r in con.execute(f"DESCRIBE {q.format(demo)}").fetchall()}
         counts = con.execute(
             "SELECT " + ", ".join(f'count("{c}")' for c in demo_t) + f" FROM ({q.format(demo)})").fetchall()[0]
-        for (col, dt), n in zip(demo_t.items(), counts):
+        for (col, dt), n in zip(demo_t.items(), counts, strict=True):
             if n == 0 or (ours.name.startswith("d_items") and col.endswith("normalvalue")):
                 continue
             if _family(ours_t[col]) != _family(dt):
@@ -136,6 +136,10 @@ def test_v1_layout(tmp_path):
     for stem in ("chartevents", "procedureevents", "inputevents", "outputevents"):
         assert "caregiver_id" not in _read(iv / "icu" / f"{stem}.csv").columns
     assert "Version: 1.0" in (iv / "README.txt").read_text().splitlines()
+    # v1.0 dod is set for in-hospital deaths only
+    pat = _read(iv / "core" / "patients.csv")
+    dead = set(adm.filter(pl.col("hospital_expire_flag") == "1")["subject_id"])
+    assert set(pat.filter(pl.col("dod").is_not_null())["subject_id"]) == dead
     # switching layout in the same folder leaves no stale copies
     generate(tmp_path, patients=25, seed=1, layout="v3.1", images=False, notes=False)
     assert not (iv / "core").exists() and (iv / "hosp" / "admissions.csv.gz").is_file()
@@ -241,12 +245,12 @@ def test_pipeline_items_present(medium):
     pe_items = set(_read(iv / "icu/procedureevents.csv.gz", columns=["itemid"])["itemid"].unique().cast(pl.Int64))
     assert MEDFUSE_CHART <= ce_items
     assert MEDFUSE_LAB <= le_items
-    ids = lambda df, labels: {int(i) for i, lab in zip(df["itemid"], df["label"]) if lab in labels}  # noqa: E731
+    ids = lambda df, labels: {int(i) for i, lab in zip(df["itemid"], df["label"], strict=True) if lab in labels}  # noqa: E731
     assert {lab for lab in HAIM_CHART if not ids(d_items, {lab}) & ce_items} == set()
     assert {lab for lab in HAIM_LAB if not ids(d_lab, {lab}) & le_items} == set()
     assert {lab for lab in HAIM_PROC if not ids(d_items, {lab}) & pe_items} == set()
     # every emitted item is in its dictionary, with the right linksto
-    linksto = dict(zip(d_items["itemid"].cast(pl.Int64), d_items["linksto"]))
+    linksto = dict(zip(d_items["itemid"].cast(pl.Int64), d_items["linksto"], strict=True))
     assert all(linksto[i] == "chartevents" for i in ce_items)
     assert all(linksto[i] == "procedureevents" for i in pe_items)
     assert le_items <= set(d_lab["itemid"].cast(pl.Int64))
@@ -272,7 +276,7 @@ def test_notes_and_cxr_formats(medium, small):
     t = meta["StudyTime"].cast(pl.Float64)
     assert ((t.floor() % 100) < 60).all() and ((t.floor() // 100 % 100) < 60).all() and (t < 240000).all()
     views = meta["ViewPosition"].value_counts(normalize=True)
-    share = dict(zip(views["ViewPosition"], views["proportion"]))
+    share = dict(zip(views["ViewPosition"], views["proportion"], strict=True))
     assert 0.45 < share["AP"] < 0.75 and share["PA"] > 0.05 and share["LATERAL"] > 0.05 and share.get(None, 0) > 0
     ch = _read(out / "mimic-cxr-jpg/mimic-cxr-2.0.0-chexpert.csv.gz")
     nb = _read(out / "mimic-cxr-jpg/mimic-cxr-2.0.0-negbio.csv.gz")

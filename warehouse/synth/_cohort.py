@@ -13,8 +13,21 @@ import yaml
 
 from . import _dicts
 from ._common import (
-    DAY, MIN, H, Streams, choose, dates, expand, floor_to, masked, offsets, pick, seg_cumsum_excl,
-    sigmoid, ts, unique_ids, year_start,
+    DAY,
+    MIN,
+    H,
+    Streams,
+    at,
+    choose,
+    dates,
+    expand,
+    floor_to,
+    pick,
+    seg_cumsum_excl,
+    sigmoid,
+    ts,
+    unique_ids,
+    year_start,
 )
 
 _RESOURCES = Path(__file__).resolve().parent.parent / "resources" / "mimic3_benchmarks"
@@ -251,7 +264,7 @@ def build_cohort(streams: Streams, n_pat: int) -> Cohort:
     keep = prior == 0
     a_pat, a_k, z_a, has_icu, died = a_pat[keep], a_k[keep], z_a[keep], has_icu[keep], died[keep]
     na = len(a_pat)
-    n_stays = np.where(has_icu, 1 + (rng.random(na) < 0.075), 0)
+    n_stays = np.where(has_icu, 1 + (rng.random(na) < 0.06), 0)
     adm_type = choose(rng, na, [t[1] for t in ADMISSION_TYPES])
     is_ed = rng.random(na) < np.array([t[2] for t in ADMISSION_TYPES])[adm_type]
     adm_loc = np.where(is_ed, -1, choose(rng, na, [w for _, w in ADMISSION_LOCATIONS_NON_ED]))
@@ -279,7 +292,7 @@ def build_cohort(streams: Streams, n_pat: int) -> Cohort:
     in_rel = np.round(in_rel)
     out_rel = in_rel + los
     first_cu = choose(rng, ns, [u[1] for u in ICU_UNITS])
-    transfer = rng.random(ns) < 0.075
+    transfer = rng.random(ns) < 0.06
     last_cu = np.where(transfer, (first_cu + rng.integers(1, len(ICU_UNITS), ns)) % len(ICU_UNITS), first_cu)
     mid_frac = rng.uniform(0.3, 0.7, ns)
     s_u = rng.random((ns, 8))
@@ -288,7 +301,7 @@ def build_cohort(streams: Streams, n_pat: int) -> Cohort:
     # ---- admission end relative to admittime
     last_stay = np.full(na, -1, dtype=np.int64)
     np.maximum.at(last_stay, s_adm, np.arange(ns))
-    last_out_rel = np.where(last_stay >= 0, out_rel[np.maximum(last_stay, 0)], 0.0)
+    last_out_rel = at(out_rel, last_stay, 0.0)
     in_icu_death = died & has_icu & (tail_u[:, 0] < 0.85)
     ward_stay = np.where(
         has_icu,
@@ -339,7 +352,7 @@ def build_cohort(streams: Streams, n_pat: int) -> Cohort:
     age = np.minimum(anchor_age[a_pat] + np.floor(years_since), 91)
     real_year = 2008 + 3 * year_group[a_pat] + tail_u[:, 2] * 3 + years_since
     icd10 = real_year >= 2015.5
-    pheno = _phenotypes(ph, z_a, age, comorb[a_pat], has_icu, pheno_u[a_pat], tail_u[:, 3], streams)
+    pheno = _phenotypes(ph, z_a, age, comorb[a_pat], has_icu, pheno_u[a_pat], streams)
 
     # ---- per-stay clinical course
     pa = pheno[s_adm]
@@ -380,7 +393,7 @@ def build_cohort(streams: Streams, n_pat: int) -> Cohort:
     )
 
 
-def _phenotypes(ph, z_a, age, comorb, has_icu, u_pat, u_adm, streams) -> np.ndarray:
+def _phenotypes(ph, z_a, age, comorb, has_icu, u_pat, streams) -> np.ndarray:
     rng = streams("phenotypes")
     na = len(z_a)
     out = np.zeros((na, len(ph.names)), dtype=bool)
@@ -398,19 +411,23 @@ def _phenotypes(ph, z_a, age, comorb, has_icu, u_pat, u_adm, streams) -> np.ndar
     out[:, dm] &= ~out[:, dm_c]
     htn_c, htn = ph.index("Hypertension with"), ph.index("Essential hypertension")
     out[:, htn] &= ~out[:, htn_c]
-    del u_adm
     return out
 
 
 # ---------------------------------------------------------------------------------------------- tables
-def patients_df(c: Cohort) -> pl.DataFrame:
+def patients_df(c: Cohort, layout: str) -> pl.DataFrame:
+    dod = c.dod
+    if layout == "v1.0":  # v1.0 recorded in-hospital deaths only; v2.0 added out-of-hospital ones
+        died_in_hosp = np.zeros(c.n_pat, dtype=bool)
+        died_in_hosp[c.a_pat[c.died]] = True
+        dod = np.where(died_in_hosp, dod, -1)
     return pl.DataFrame({
         "subject_id": c.subject_id,
         "gender": pick(("F", "M"), c.male.astype(np.int64)),
         "anchor_age": c.anchor_age,
         "anchor_year": c.anchor_year,
         "anchor_year_group": pick(YEAR_GROUPS, c.year_group),
-        "dod": dates(np.maximum(c.dod, 0), c.dod < 0),
+        "dod": dates(np.maximum(dod, 0), dod < 0),
     })
 
 
@@ -492,7 +509,7 @@ def stays_and_transfers(c: Cohort, streams: Streams) -> tuple[pl.DataFrame, pl.D
         "adm": np.concatenate(seg_adm), "start": np.concatenate(seg_start).astype(np.int64),
         "end": np.concatenate(seg_end).astype(np.int64), "unit": np.concatenate(seg_unit).astype(np.int64),
         "kind": np.concatenate(seg_kind).astype(np.int64), "stay": np.concatenate(seg_stay).astype(np.int64),
-    }).sort(["adm", "start", "kind"])
+    }).sort(["adm", "start", "kind"], maintain_order=True)
     nseg = seg.height
     ids = unique_ids(rng, nseg, 30_000_000, 40_000_000)
     adm = seg["adm"].to_numpy()
@@ -555,13 +572,12 @@ def services_df(c: Cohort, streams: Streams) -> pl.DataFrame:
         "curr_service": pick(SERVICES, curr),
         "_o": adm,
     })
-    return df.sort(["_o", "transfertime"]).drop("_o")
+    return df.sort(["_o", "transfertime"], maintain_order=True).drop("_o")
 
 
 def diagnoses_df(c: Cohort, streams: Streams) -> pl.DataFrame:
     rng = streams("diagnoses")
     ph = phenotypes()
-    na = c.n_adm
     rows_adm, rows_code, rows_ver, rows_key = [], [], [], []
     ver = np.where(c.icd10, 10, 9)
     primary = {ph.index(n) for n in ("Septicemia", "Shock", "Respiratory failure", "Acute myocardial", "Pneumonia")}

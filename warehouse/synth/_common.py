@@ -36,6 +36,15 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def at(arr: np.ndarray, idx: np.ndarray, fill=0) -> np.ndarray:
+    """arr[idx] where idx >= 0, else fill (also when arr is empty)."""
+    arr = np.asarray(arr)
+    idx = np.asarray(idx, dtype=np.int64)
+    if len(arr) == 0:
+        return np.full(idx.shape, fill, dtype=np.result_type(arr.dtype, np.asarray(fill).dtype))
+    return np.where(idx >= 0, arr[np.clip(idx, 0, len(arr) - 1)], fill)
+
+
 def offsets(counts: np.ndarray) -> np.ndarray:
     out = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=out[1:])

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from ._cohort import Cohort, phenotypes
-from ._common import DAY, H, Streams, choose, expand, floor_to, hex_ids, pick, sigmoid, unique_ids
+from ._common import DAY, H, Streams, at, choose, expand, floor_to, hex_ids, pick, sigmoid, unique_ids
 
 CHEXPERT = ("Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Enlarged Cardiomediastinum", "Fracture",
             "Lung Lesion", "Lung Opacity", "No Finding", "Pleural Effusion", "Pleural Other", "Pneumonia",
@@ -51,7 +51,6 @@ class Studies:
 def plan_studies(c: Cohort, streams: Streams) -> Studies:
     rng = streams("cxr")
     ph = phenotypes()
-    ns = c.n_stay
     los = (c.s_end - c.intime) / DAY
     lam = 0.45 + 0.18 * los + 0.35 * np.maximum(c.z_s, 0)
     k = np.minimum(rng.poisson(lam), 4)
@@ -80,10 +79,10 @@ def plan_studies(c: Cohort, streams: Streams) -> Studies:
     inside = (time >= c.admit[adm_guess]) & (time <= c.disch[adm_guess])
     adm = np.where(inside, adm_guess, -1)
     # severity at study time
-    z_stay = np.where(stay >= 0, c.z_s[np.maximum(stay, 0)], 0.0)
+    z_stay = at(c.z_s, stay, 0.0)
     dies = c.died[adm_guess] & (stay >= 0)
     span_all = np.r_[span, np.ones(len(pats))]
-    frac = np.where(stay >= 0, np.clip((time - c.intime[np.maximum(stay, 0)]) / np.maximum(span_all, 1), 0, 1), 0)
+    frac = np.where(stay >= 0, np.clip((time - at(c.intime, stay)) / np.maximum(span_all, 1), 0, 1), 0)
     z = np.where(where == 0, np.where(dies, z_stay + 0.9 * frac, z_stay * (1 - 0.5 * frac)),
                  np.where(where == 3, -0.6 + 0.3 * c.comorb[pat], 0.7 * z_stay))
     pa = c.pheno[adm_guess]
@@ -92,9 +91,8 @@ def plan_studies(c: Cohort, streams: Streams) -> Studies:
     pleur = pa[:, ph.index("Pleurisy")].astype(float)
     acute = where != 3
     chf_a = chf * np.where(acute, 1.0, 0.5)
-    vent_now = (stay >= 0) & c.vent[np.maximum(stay, 0)] & (time >= c.vent_start[np.maximum(stay, 0)]) \
-        & (time <= c.vent_end[np.maximum(stay, 0)])
-    lines = (stay >= 0) & (c.cvc[np.maximum(stay, 0)] | c.art[np.maximum(stay, 0)]) & (where == 0)
+    vent_now = at(c.vent, stay, False) & (time >= at(c.vent_start, stay)) & (time <= at(c.vent_end, stay))
+    lines = (at(c.cvc, stay, False) | at(c.art, stay, False)) & (where == 0)
     age = c.age[adm_guess]
     logit = np.zeros((n, len(CHEXPERT)))
     logit[:, L["Atelectasis"]] = -1.3 + 0.5 * z + 0.6 * vent_now
@@ -168,8 +166,9 @@ def _label_frame(c: Cohort, s: Studies, values: np.ndarray) -> pl.DataFrame:
 def tables(c: Cohort, s: Studies) -> dict[str, pl.DataFrame]:
     i = s.img_study
     days = (s.time // DAY).astype("datetime64[D]")
-    ymd = days.astype("datetime64[D]").astype(str)
-    study_date = np.char.replace(ymd, "-", "").astype(np.int64)
+    months = days.astype("datetime64[M]")
+    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    study_date = year * 10000 + (months.astype(np.int64) % 12 + 1) * 100 + (days - months).astype(np.int64) + 1
     sec = s.time % DAY
     study_time = (sec // 3600) * 10000 + (sec % 3600 // 60) * 100 + sec % 60 + s.ms / 1000.0
     metadata = pl.DataFrame({

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from ._cohort import Cohort, phenotypes
-from ._common import H, MIN, Streams, choose, expand, floor_to, masked, num_text, pick, sigmoid, ts
+from ._common import MIN, H, Streams, at, choose, expand, floor_to, masked, num_text, pick, sigmoid, ts
 
 # ------------------------------------------------------------------------------------------------ ids
 
@@ -77,6 +77,7 @@ class Batch:
     def __init__(self, c: Cohort, streams: Streams, b: int, p_lo: int, p_hi: int, studies):
         self.c = c
         self.b = b
+        self._streams = streams
         self.rng = streams("events", b)
         a = np.flatnonzero((c.a_pat >= p_lo) & (c.a_pat < p_hi))
         s = np.flatnonzero((c.s_pat >= p_lo) & (c.s_pat < p_hi))
@@ -102,6 +103,11 @@ class Batch:
         self.pers = np.zeros((c.n_stay, 12))
         self.pers[s] = self.rng.normal(0, 1, (len(s), 12))
         self.caregivers = self.rng.integers(1000, 99999, size=max(8, len(s) // 3 + 8))
+
+    def use(self, table: str) -> np.random.Generator:
+        """Switch to the table's own stream for this batch (tables do not shift each other's numbers)."""
+        self.rng = self._streams(table, self.b)
+        return self.rng
 
     def af(self, name: str, owner_stay: np.ndarray) -> np.ndarray:
         """Admission-level phenotype flag for rows owned by stays."""
@@ -165,7 +171,7 @@ class _Rows:
 
 
 def chartevents(bt: Batch) -> pl.DataFrame:
-    c, rng = bt.c, bt.rng
+    c, rng = bt.c, bt.use("chartevents")
     s = bt.stays
     R = _Rows()
     start, end = c.intime[s], c.s_end[s]
@@ -291,7 +297,9 @@ def chartevents(bt: Batch) -> pl.DataFrame:
     R.add(o, t, 224639, np.clip(c.weight[o] + rng.normal(0, 1.2, len(o)), 35, 210).round(1), uom="kg",
           keep=0.8, rng=rng)
 
-    df = pl.concat(R.frames, how="vertical").sort(["o", "t", "itemid"])
+    if not R.frames:
+        return pl.DataFrame()
+    df = pl.concat(R.frames, how="vertical").sort(["o", "t", "itemid"], maintain_order=True)
     o = df["o"].to_numpy()
     t = df["t"].to_numpy()
     n = df.height
@@ -407,7 +415,7 @@ def _lab_values(bt: Batch, d_adm, d_z, rng) -> dict[int, np.ndarray]:
 
 def labevents(bt: Batch, counters: Counters, spec_ids: Bijection) -> pl.DataFrame:
     c = bt.c
-    rng = bt.rng
+    rng = bt.use("labevents")
     s, a = bt.stays, bt.adm
     # ICU draws every 6-12 h from just before intime
     pre = np.maximum(c.intime[s] - rng.uniform(0.5, 5, len(s)) * H, c.admit[c.s_adm[s]])
@@ -445,7 +453,7 @@ def labevents(bt: Batch, counters: Counters, spec_ids: Bijection) -> pl.DataFram
     d_t = np.r_[t_i, t_w, t_o].astype(np.int64)
     d_z = np.r_[z_i, z_w, z_o]
     nd = len(d_t)
-    d_art = np.where(d_stay >= 0, c.art[np.maximum(d_stay, 0)], False)
+    d_art = at(c.art, d_stay, False)
     vals = _lab_values(bt, d_adm, d_z, rng)
     p_panel = {
         "chem": (0.95, 0.85, 0.9), "chem_ext": (0.75, 0.5, 0.3), "vanc": (0.07, 0.03, 0.0),
@@ -550,11 +558,10 @@ _PROC_ITEMS = {
 
 
 def procedureevents(bt: Batch, counters: Counters, order_ids: Bijection) -> pl.DataFrame:
-    c, rng = bt.c, bt.rng
+    c, rng = bt.c, bt.use("procedureevents")
     s = bt.stays
     start, end = c.intime[s], c.s_end[s]
     dur = (end - start).astype(float)
-    z = c.z_s[s]
     u = rng.random((len(s), 12))
     parts = []  # (owner, start, end, itemid)
 
@@ -664,7 +671,7 @@ _INPUTS = {
 
 
 def inputevents(bt: Batch, counters: Counters, order_ids: Bijection) -> pl.DataFrame:
-    c, rng = bt.c, bt.rng
+    c, rng = bt.c, bt.use("inputevents")
     s = bt.stays
     start, end = c.intime[s], c.s_end[s]
     u = rng.random((len(s), 6))
@@ -748,9 +755,8 @@ def inputevents(bt: Batch, counters: Counters, order_ids: Bijection) -> pl.DataF
 
 # ------------------------------------------------------------------------------------------ outputevents
 def outputevents(bt: Batch) -> pl.DataFrame:
-    c, rng = bt.c, bt.rng
+    c, rng = bt.c, bt.use("outputevents")
     s = bt.stays
-    start, end = c.intime[s], c.s_end[s]
     f = s[c.foley[s]]
     o1, t1 = bt.schedule(f, c.intime[f] + H, c.s_end[f], rng.uniform(1, 2, len(f)), jitter_min=5)
     nf = s[~c.foley[s]]

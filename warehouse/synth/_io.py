@@ -58,10 +58,10 @@ class CsvOut:
         self._pending.append(self._pool.submit(self._out.write, data))
 
     def write(self, df: pl.DataFrame) -> None:
-        if df.columns != self.columns:
-            raise ValueError(f"{self.path.name}: columns {df.columns} != {self.columns}")
         if df.height == 0:
             return
+        if df.columns != self.columns:
+            raise ValueError(f"{self.path.name}: columns {df.columns} != {self.columns}")
         self.rows += df.height
         self._submit(csv_bytes(df, header=False))
 

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from ._cohort import Cohort, phenotypes
-from ._common import DAY, H, MIN, Streams, floor_to, masked, pick, ts
+from ._common import DAY, MIN, H, Streams, floor_to, masked, pick, ts
 from ._cxr import CHEXPERT, L, Studies
 
 NOTE_COLUMNS = ["note_id", "subject_id", "hadm_id", "note_type", "note_seq", "charttime", "storetime", "text"]
@@ -103,7 +103,6 @@ def discharge(c: Cohort, streams: Streams, diagnoses: pl.DataFrame, titles: pl.D
     male = c.male[c.a_pat[a]]
     opac = labels_by_adm[a] | (f["resp"] & (rng.random(n) < 0.6))
     septic_shock = (f["sepsis"] & (f["shock"] | (z > 1.2))) | (f["shock"] & (rng.random(n) < 0.5))
-    los = (c.disch[a] - c.admit[a]) / DAY
     cr_peak = np.exp(np.log(0.95) + 0.22 * np.maximum(z, 0) + 0.6 * f["arf"] + 0.7 * f["ckd"] + 0.15 * rng.normal(0, 1, n)) * 1.4
     svc = pick(("MEDICINE", "SURGERY", "CARDIOTHORACIC", "NEUROLOGY"),
                np.where(f["stroke"], 3, np.where(f["ami"], 2, rng.choice(3, n, p=[0.72, 0.16, 0.12]))))
@@ -224,7 +223,7 @@ def discharge(c: Cohort, streams: Streams, diagnoses: pl.DataFrame, titles: pl.D
         "note_type": pl.repeat("DS", n, dtype=pl.String, eager=True), "note_seq": seq,
         "charttime": ts(chart), "storetime": ts(floor_to(store, 1)), "text": text,
     })
-    return df.sort(["subject_id", "note_seq"])
+    return df.sort(["subject_id", "note_seq"], maintain_order=True)
 
 
 _FINDING_PHRASES = {
@@ -258,7 +257,6 @@ def radiology(c: Cohort, streams: Streams, s: Studies) -> pl.DataFrame:
     n = len(s.study_id)
     lab = s.labels
     male = c.male[s.pat]
-    age = np.where(s.adm >= 0, c.age[np.maximum(s.adm, 0)], c.anchor_age[s.pat])
     T = _Text(n, rng)
     exam = pick(("CHEST (PORTABLE AP)", "CHEST (PA AND LAT)"), (~s.portable).astype(np.int64))
     T.lit("EXAMINATION:  ").col(exam).lit("\n\nINDICATION:  ___ year old ").col(pick(("woman", "man"), male.astype(np.int64)))
@@ -321,7 +319,7 @@ def radiology(c: Cohort, streams: Streams, s: Studies) -> pl.DataFrame:
         "charttime": ts(t), "storetime": ts(t + (np.r_[rng.uniform(0.3, 8, n), r2.uniform(0.5, 12, m)] * H).astype(np.int64)),
         "text": texts,
     })
-    return df.sort(["subject_id", "note_seq"])
+    return df.sort(["subject_id", "note_seq"], maintain_order=True)
 
 
 __all__ = ["discharge", "radiology", "NOTE_COLUMNS", "CHEXPERT"]

@@ -15,6 +15,7 @@ from ._io import CsvOut, write_bytes
 
 LAYOUTS = ("v1.0", "v2.2", "v3.1")
 BATCH_PATIENTS = 1000  # event tables are generated per batch of patients (memory stays flat)
+MAX_PATIENTS = 500_000  # MIMIC-IV itself has ~300k
 _CORE = ("patients", "admissions", "transfers")
 _V1_DROP = {  # columns MIMIC-IV v1.0 did not have
     "labevents": ("order_provider_id",),
@@ -62,7 +63,7 @@ class _Tree:
 
     def adapt(self, stem: str, df: pl.DataFrame) -> pl.DataFrame:
         if self.layout == "v1.0" and stem in _V1_DROP:
-            return df.drop(list(_V1_DROP[stem]))
+            return df.drop(list(_V1_DROP[stem]), strict=False)
         return df
 
     def open(self, path: Path, columns: list[str]) -> CsvOut:
@@ -107,8 +108,8 @@ def generate(out: Path, patients: int = 300, seed: int = 0, layout: str = "v2.2"
         raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
     if patients < 1:
         raise ValueError("patients must be >= 1")
-    if patients > 4_000_000:
-        raise ValueError("patients must be <= 4,000,000 (MIMIC-style subject ids are 8 digits)")
+    if patients > MAX_PATIENTS:
+        raise ValueError(f"patients must be <= {MAX_PATIENTS:,} (MIMIC-style 8-digit ids run out beyond)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     streams = Streams(seed)
@@ -120,7 +121,7 @@ def generate(out: Path, patients: int = 300, seed: int = 0, layout: str = "v2.2"
         write_bytes(out / "mimic-iv" / "README.txt", _readme(layout).encode())
 
         # ---- hosp / icu: cohort-level tables
-        tree.write(tree.iv("hosp", "patients"), _cohort.patients_df(c))
+        tree.write(tree.iv("hosp", "patients"), _cohort.patients_df(c, layout))
         tree.write(tree.iv("hosp", "admissions"), _cohort.admissions_df(c, layout))
         tree.write(tree.iv("hosp", "transfers"), transfers)
         tree.write(tree.iv("hosp", "services"), _cohort.services_df(c, streams))
@@ -139,7 +140,9 @@ def generate(out: Path, patients: int = 300, seed: int = 0, layout: str = "v2.2"
         # ---- event tables, per batch of patients
         ids_rng = streams("event-ids")
         spec_ids = _events.Bijection(ids_rng, 1_000_000, 98_999_987)
-        order_ids = _events.Bijection(ids_rng, 100_000, 9_899_999)
+        # 7-digit order ids as in MIMIC-IV while they last (~60 orders per patient), 8-digit beyond
+        order_ids = (_events.Bijection(ids_rng, 100_000, 9_899_999) if patients <= 150_000
+                     else _events.Bijection(ids_rng, 10_000_000, 89_999_999))
         counters = _events.Counters()
         specs = {
             "chartevents": ("icu", _events.CHART_COLUMNS), "labevents": ("hosp", _events.LAB_COLUMNS),

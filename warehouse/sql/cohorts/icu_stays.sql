@@ -9,7 +9,7 @@
 --      dod or deathtime within [admittime, dischtime]. dod is a DATE compared as midnight, so a death dated
 --      on the discharge day counts as in-hospital even if it happened after discharge.
 --   6. Adults only: age >= 18.
--- One row per ICU stay, sharded by subject_id % {shards}.
+-- One row per ICU stay; sharded by subject_id modulo the shard count (column `shard`).
 WITH clean_stays AS (
     SELECT * FROM raw.icu_icustays
     WHERE first_careunit = last_careunit

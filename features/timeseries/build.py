@@ -1,0 +1,313 @@
+"""Build the MedFuse task cohorts and their time series from a home's `raw.*` and `cohorts.icu_stays`.
+
+Why the task cohorts are built here and not in `warehouse/sql/cohorts/`: `cohorts.ihm_48h` and
+`cohorts.phenotyping` keep a stay only if it has at least one *cleaned* event of the 17 variables in the
+task window (reference §1.9), and the cleaning (`clean_events`, both modes) is Python in this package.
+`warehouse/` must not import `features/`, and re-writing the cleaning rules in SQL would give two
+implementations that can drift apart. So a task cohort is derived from the very frame its time series
+is discretised from: the cohort's stays are exactly the stays of the time series, by construction.
+
+Pipeline per shard (``shard=None``: every stay at once), no Python loop over patients or rows:
+    cohorts.icu_stays --extract_events (DuckDB)--> events --clean_events(mode)--> cleaned events
+        --timeseries_ihm / timeseries_pheno (Polars)--> 76 columns per step
+        --> ihm_48h, phenotyping (cohorts) + timeseries_ihm, timeseries_pheno (features)
+
+`build_all` writes the four tables (sharded, atomic, through `warehouse.lake`) and publishes their views.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from features.labels import PhenotypeMode, phenotype_labels
+from features.timeseries.cleaning import CLEANING_MODES, CleaningMode, clean_events
+from features.timeseries.discretize import IHM_HOURS, Discretized, timeseries_ihm, timeseries_pheno
+from features.timeseries.events import extract_events
+from features.timeseries.layout import COLUMNS
+from warehouse.cohorts import build_cohorts, lake_views
+from warehouse.cohorts import describe_cohort as describe_sql_cohort
+from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, atomic_dir, engine, publish, write_parquet
+
+TASK_COHORTS: tuple[str, ...] = ("ihm_48h", "phenotyping")
+FEATURE_TABLES: tuple[str, ...] = ("timeseries_ihm", "timeseries_pheno")
+
+_RULES = {
+    "ihm_48h": """cohorts.ihm_48h: in-hospital mortality after 48 h in the ICU (MedFuse, reference-pipelines.md §1.9).
+rules:
+  1. Every stay of cohorts.icu_stays (MedFuse root rules) ...
+  2. ... whose ICU length of stay (24 x icustays.los hours) is non-null and >= 48 h - 1e-6 ...
+  3. ... with at least one cleaned event of the 17 variables at -1e-6 < t < 48 + 1e-6 hours after intime
+     (events of the episode: stay_id match or charttime within [intime, outtime]; labs via hadm_id;
+     cleaning mode as configured, `fixed` by default).
+  4. One sample per stay; prediction_time = intime + 48 h; y_true = in-hospital mortality (dod or deathtime
+     within [admittime, dischtime], the dod-is-a-date rule), deaths after ICU discharge included.
+Built in Python with the time series (features.timeseries.build) so that cohort and features agree exactly.""",
+    "phenotyping": """cohorts.phenotyping: the 25 HCUP CCS phenotypes of the whole ICU stay (MedFuse, reference-pipelines.md §1.9).
+rules:
+  1. Every stay of cohorts.icu_stays (MedFuse root rules) with a non-null length of stay ...
+  2. ... and at least one cleaned event of the 17 variables at -1e-6 < t < LoS_h + 1e-6 hours after intime
+     (a stay whose period gives no time step, LoS < 1e-6 x timestep h, is dropped).
+  3. One sample per stay; prediction_time = outtime; period_length = LoS in hours (6 decimals).
+  4. Labels: a phenotype is 1 when any diagnosis of the admission has one of its codes
+     (icd_9_10_definitions_2.yaml; `fixed`: matched on (icd_version, code); `faithful`: code string only,
+     diagnoses restricted to codes in d_icd_diagnoses as the reference's inner join does).
+Built in Python with the time series (features.timeseries.build) so that cohort and features agree exactly.""",
+}
+
+
+def describe_cohort(name: str) -> str:
+    """Inclusion rules of any MedFuse cohort: the SQL ones (icu_stays, los) and the task ones."""
+    return _RULES[name] if name in _RULES else describe_sql_cohort(name)
+
+
+@dataclass
+class TaskFrames:
+    """What one shard (or everything) gives: two cohorts, two time-series tables and a few counts."""
+
+    ihm_48h: pl.DataFrame
+    phenotyping: pl.DataFrame
+    timeseries_ihm: pl.DataFrame
+    timeseries_pheno: pl.DataFrame
+    stats: dict = field(default_factory=dict)
+
+    def table(self, name: str) -> pl.DataFrame:
+        return getattr(self, name)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def open_lake(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An engine connection with views over the lake's raw and cohort tables (no catalog lock held)."""
+    con = engine(home, threads=threads)
+    lake_views(con, home, ("raw", "cohorts"))
+    return con
+
+
+def _shard_filter(shard: int | None, shards: int) -> str:
+    if shard is None:
+        return "TRUE"
+    if not 0 <= int(shard) < int(shards):
+        raise ValueError(f"shard must be in [0, {shards}), got {shard}")
+    return f"subject_id % {int(shards)} = {int(shard)}"
+
+
+def load_stays(con: duckdb.DuckDBPyConnection, shard: int | None = None, shards: int = DEFAULT_SHARDS) -> pl.DataFrame:
+    """The shard's stays of `cohorts.icu_stays` (every column but the stored shard), sorted by stay_id."""
+    try:
+        rel = con.sql(f"SELECT * EXCLUDE (shard) FROM cohorts.icu_stays "
+                      f"WHERE {_shard_filter(shard, shards)} ORDER BY stay_id")
+    except duckdb.CatalogException:
+        raise ClinfuseError("cohorts.icu_stays does not exist: build the SQL cohorts first "
+                            "(warehouse.cohorts.build_cohorts)") from None
+    return rel.pl()
+
+
+def cleaned_events(con: duckdb.DuckDBPyConnection, stays: pl.DataFrame, mode: CleaningMode = "fixed") -> pl.DataFrame:
+    """The stays' events of the 17 variables, extracted (DuckDB) and cleaned (Polars), one value per
+    (stay_id, charttime, variable): subject_id, hadm_id, stay_id, charttime, hours, itemid, variable,
+    value_str, value_num."""
+    if mode not in CLEANING_MODES:
+        raise ValueError(f"cleaning mode must be one of {CLEANING_MODES}, got {mode!r}")
+    keys = stays.select("subject_id", "hadm_id", "stay_id", "intime", "outtime")
+    events = extract_events(con, keys).pl()
+    return clean_events(events, mode).collect()
+
+
+def load_diagnoses(con: duckdb.DuckDBPyConnection, stays: pl.DataFrame, phenotype_mode: PhenotypeMode) -> pl.DataFrame:
+    """Diagnoses of the stays' admissions (subject_id, hadm_id, icd_code, icd_version).
+
+    Faithful mode keeps only codes present in d_icd_diagnoses (the reference inner-joins the dictionary
+    on icd_code alone)."""
+    con.register("_build_admissions", stays.select("subject_id", "hadm_id").unique().to_arrow())
+    try:
+        known = ("AND d.icd_code IN (SELECT icd_code FROM raw.hosp_d_icd_diagnoses)"
+                 if phenotype_mode == "faithful" else "")
+        return con.sql(
+            "SELECT d.subject_id, d.hadm_id, d.icd_code, d.icd_version FROM raw.hosp_diagnoses_icd AS d "
+            "JOIN _build_admissions AS a ON a.subject_id = d.subject_id AND a.hadm_id = d.hadm_id "
+            f"WHERE d.icd_code IS NOT NULL {known}"
+        ).pl()
+    finally:
+        con.unregister("_build_admissions")
+
+
+# ---------------------------------------------------------------- frames
+
+
+def _with_keys(disc: Discretized, stays: pl.DataFrame, shards: int) -> pl.DataFrame:
+    """subject_id, hadm_id, stay_id, step, asof_time (intime + hours of the latest event used, null while
+    only normal values are in the row), the 76 columns, shard."""
+    keys = stays.select("stay_id", "subject_id", "hadm_id", "intime")
+    asof = pl.col("intime") + pl.duration(microseconds=(pl.col("asof_hours") * 3.6e9).round(0).cast(pl.Int64))
+    return (
+        disc.frame.join(keys, on="stay_id", how="left")
+        .select("subject_id", "hadm_id", "stay_id", pl.col("step").cast(pl.Int32), asof.alias("asof_time"),
+                *COLUMNS, (pl.col("subject_id") % shards).cast(pl.Int32).alias("shard"))
+        .sort("subject_id", "stay_id", "step")
+    )
+
+
+def ihm_frames(
+    stays: pl.DataFrame,
+    events: pl.DataFrame,
+    timestep: float = 2.0,
+    shards: int = DEFAULT_SHARDS,
+    dtype: pl.DataType | type[pl.DataType] = pl.Float32,
+) -> tuple[pl.DataFrame, pl.DataFrame, Discretized]:
+    """(cohort ihm_48h, timeseries_ihm, the raw Discretized) for the given stays and cleaned events."""
+    disc = timeseries_ihm(events, stays, timestep=timestep, dtype=dtype)
+    ts = _with_keys(disc, stays, shards)
+    chosen = disc.frame.select("stay_id").unique()
+    cohort = (
+        stays.join(chosen, on="stay_id", how="semi")
+        .select("subject_id", "hadm_id", "stay_id", "intime",
+                (pl.col("intime") + pl.duration(hours=IHM_HOURS)).alias("prediction_time"),
+                pl.col("mortality_inhospital").cast(pl.Int8).alias("y_true"),
+                (pl.col("subject_id") % shards).cast(pl.Int32).alias("shard"))
+        .sort("subject_id", "stay_id")
+    )
+    return cohort, ts, disc
+
+
+def pheno_frames(
+    stays: pl.DataFrame,
+    events: pl.DataFrame,
+    diagnoses: pl.DataFrame,
+    timestep: float = 2.0,
+    phenotype_mode: PhenotypeMode = "fixed",
+    shards: int = DEFAULT_SHARDS,
+    dtype: pl.DataType | type[pl.DataType] = pl.Float32,
+) -> tuple[pl.DataFrame, pl.DataFrame, Discretized]:
+    """(cohort phenotyping with the 25 labels, timeseries_pheno, the raw Discretized)."""
+    disc = timeseries_pheno(events, stays, timestep=timestep, dtype=dtype)
+    ts = _with_keys(disc, stays, shards)
+    chosen = stays.join(disc.frame.select("stay_id").unique(), on="stay_id", how="semi")
+    labels = phenotype_labels(chosen, diagnoses, mode=phenotype_mode).drop("subject_id", "hadm_id")
+    cohort = (
+        chosen.select("subject_id", "hadm_id", "stay_id", "intime", "outtime",
+                      pl.col("outtime").alias("prediction_time"),
+                      (pl.col("los").cast(pl.Float64) * 24.0).round(6).alias("period_length"))
+        .join(labels, on="stay_id", how="left")
+        .with_columns((pl.col("subject_id") % shards).cast(pl.Int32).alias("shard"))
+        .sort("subject_id", "stay_id")
+    )
+    return cohort, ts, disc
+
+
+def _unseen(*discs: Discretized) -> list[dict]:
+    frames = [d.unseen for d in discs if d.unseen.height]
+    if not frames:
+        return []
+    merged = pl.concat(frames).group_by("variable", "value_str").agg(pl.col("n").max()).sort("variable", "value_str")
+    return merged.to_dicts()
+
+
+def build_task_frames(
+    home: Home,
+    shard: int | None = None,
+    shards: int = DEFAULT_SHARDS,
+    mode: CleaningMode = "fixed",
+    timestep: float = 2.0,
+    phenotype_mode: PhenotypeMode | None = None,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    dtype: pl.DataType | type[pl.DataType] = pl.Float32,
+) -> TaskFrames:
+    """Both task cohorts and both time-series tables for one shard (`subject_id % shards == shard`) or,
+    with `shard=None`, for every stay. `phenotype_mode` defaults to `mode`."""
+    phenotype_mode = phenotype_mode or mode
+    own = con is None
+    con = con or open_lake(home)
+    try:
+        t0 = time.perf_counter()
+        stays = load_stays(con, shard, shards)
+        events = cleaned_events(con, stays, mode)
+        diagnoses = load_diagnoses(con, stays, phenotype_mode)
+        t1 = time.perf_counter()
+    finally:
+        if own:
+            con.close()
+    ihm, ts_ihm, d_ihm = ihm_frames(stays, events, timestep, shards, dtype)
+    pheno, ts_pheno, d_pheno = pheno_frames(stays, events, diagnoses, timestep, phenotype_mode, shards, dtype)
+    stats = {
+        "shard": shard, "stays": stays.height, "events": events.height,
+        "ihm_48h": ihm.height, "ihm_positives": int(ihm["y_true"].sum() or 0), "timeseries_ihm": ts_ihm.height,
+        "phenotyping": pheno.height, "timeseries_pheno": ts_pheno.height,
+        "unseen_categories": _unseen(d_ihm, d_pheno),
+        "n_unseen_ihm": d_ihm.n_unseen, "n_unseen_pheno": d_pheno.n_unseen,
+        "seconds_events": round(t1 - t0, 3), "seconds_total": round(time.perf_counter() - t0, 3),
+    }
+    return TaskFrames(ihm, pheno, ts_ihm, ts_pheno, stats)
+
+
+# ---------------------------------------------------------------- writing
+
+
+ORDER_BY = {
+    "ihm_48h": "subject_id, stay_id",
+    "phenotyping": "subject_id, stay_id",
+    "timeseries_ihm": "subject_id, stay_id, step",
+    "timeseries_pheno": "subject_id, stay_id, step",
+}
+SCHEMA_OF = {"ihm_48h": "cohorts", "phenotyping": "cohorts",
+             "timeseries_ihm": "features", "timeseries_pheno": "features"}
+
+
+def write_shard(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, shard_dir) -> int:
+    """Write one shard of a task table to `shard_dir` (e.g. `<table>/shard=3`), without the `shard`
+    column (the hive directory carries it), with the lake's one Parquet writer; returns the rows."""
+    con.register("_build_frame", frame.drop("shard", strict=False).to_arrow())
+    try:
+        return write_parquet(con, "SELECT * FROM _build_frame", shard_dir, order_by=ORDER_BY[name])
+    finally:
+        con.unregister("_build_frame")
+
+
+def build_all(
+    home: Home,
+    mode: CleaningMode = "fixed",
+    timestep: float = 2.0,
+    shards: int = DEFAULT_SHARDS,
+    *,
+    phenotype_mode: PhenotypeMode | None = None,
+    threads: int | None = None,
+) -> dict:
+    """Write `lake/cohorts/{ihm_48h,phenotyping}` and `lake/features/{timeseries_ihm,timeseries_pheno}`,
+    one `shard=k` directory per shard (each table swapped in atomically once every shard is done), and
+    publish the four views. The SQL cohorts are built first when `cohorts.icu_stays` is missing.
+
+    Returns rows per table, IHM positives, the per-shard stats and the wall time.
+    """
+    start = time.perf_counter()
+    if not home.table_dir("cohorts", "icu_stays").is_dir():
+        build_cohorts(home, shards)
+    names = [*TASK_COHORTS, *FEATURE_TABLES]
+    rows = dict.fromkeys(names, 0)
+    per_shard = []
+    con = open_lake(home, threads=threads)
+    try:
+        with contextlib.ExitStack() as stack:  # every table swapped in only when all shards succeeded
+            tmp_dirs = {n: stack.enter_context(atomic_dir(home.table_dir(SCHEMA_OF[n], n))) for n in names}
+            for shard in range(shards):
+                frames = build_task_frames(home, shard, shards, mode, timestep, phenotype_mode, con=con)
+                for name in names:
+                    rows[name] += write_shard(con, name, frames.table(name), tmp_dirs[name] / f"shard={shard}")
+                per_shard.append(frames.stats)
+    finally:
+        con.close()
+    for name in names:
+        publish(home, SCHEMA_OF[name], name)
+    return {
+        **rows,
+        "ihm_positives": sum(s["ihm_positives"] for s in per_shard),
+        "stays": sum(s["stays"] for s in per_shard),
+        "n_unseen": sum(s["n_unseen_pheno"] for s in per_shard),
+        "mode": mode, "phenotype_mode": phenotype_mode or mode, "timestep": timestep, "shards": shards,
+        "per_shard": per_shard, "seconds": round(time.perf_counter() - start, 3),
+    }

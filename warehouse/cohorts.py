@@ -1,0 +1,103 @@
+"""SQL cohorts over the `raw.*` tables: `cohorts.icu_stays` (MedFuse root rules) and `cohorts.los`.
+
+Each cohort is one SQL file in `warehouse/sql/cohorts/`, run by DuckDB over views of the lake's Parquet
+files and written as Parquet sharded by `subject_id % shards` (column `shard`), then published as the
+catalog view `cohorts.<name>`. The header comment of each file is its documentation: `describe_cohort`
+returns it, for the Dagster metadata.
+
+The task cohorts `cohorts.ihm_48h` and `cohorts.phenotyping` are not here: their inclusion rule needs
+the *cleaned* events of the 17 variables (at least one event inside the window), and the cleaning lives
+in `features.timeseries` — which may import `warehouse`, never the reverse. They are built, together
+with the time series they must agree with exactly, by `features.timeseries.build`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, create_view, engine, publish, write_parquet
+
+SQL_DIR = Path(__file__).parent / "sql" / "cohorts"
+# Build order: a cohort may read the ones before it.
+COHORTS: list[str] = ["icu_stays", "los"]
+DEPENDS_ON: dict[str, tuple[str, ...]] = {"icu_stays": (), "los": ("icu_stays",)}
+ORDER_BY = "subject_id, stay_id"
+
+
+def cohort_sql_path(name: str) -> Path:
+    if name not in COHORTS:
+        raise ValueError(f"unknown SQL cohort {name!r}; known: {', '.join(COHORTS)}")
+    return SQL_DIR / f"{name}.sql"
+
+
+def cohort_sql(name: str, shards: int = DEFAULT_SHARDS) -> str:
+    """The cohort's SELECT with the shard count filled in."""
+    if int(shards) < 1:
+        raise ValueError(f"shards must be >= 1, got {shards}")
+    return cohort_sql_path(name).read_text().replace("{shards}", str(int(shards)))
+
+
+def describe_cohort(name: str) -> str:
+    """The inclusion rules of a cohort: the header comment of its SQL file, without the comment marks."""
+    lines = []
+    for line in cohort_sql_path(name).read_text().splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line[3:] if line.startswith("-- ") else line[2:])
+    return "\n".join(lines).strip()
+
+
+def lake_views(con: duckdb.DuckDBPyConnection, home: Home, schemas: tuple[str, ...] = ("raw", "cohorts")) -> None:
+    """Create `schema.table` views on `con` over every lake table of `schemas` (no catalog lock needed)."""
+    for schema in schemas:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        base = home.lake / schema
+        if not base.is_dir():
+            continue
+        for table_dir in sorted(base.iterdir()):
+            if table_dir.is_dir() and not table_dir.name.startswith((".", "_")) \
+                    and next(table_dir.rglob("*.parquet"), None) is not None:
+                create_view(con, schema, table_dir.name, table_dir)
+
+
+def build_cohort(
+    home: Home,
+    name: str,
+    shards: int = DEFAULT_SHARDS,
+    *,
+    allow_empty: bool = False,
+    threads: int | None = None,
+) -> int:
+    """Materialise `lake/cohorts/<name>/` (sharded, atomic) and publish `cohorts.<name>`; return its rows.
+
+    An empty cohort is an error (nothing is written) unless `allow_empty`.
+    """
+    sql = cohort_sql(name, shards)
+    missing = [dep for dep in DEPENDS_ON[name] if not home.table_dir("cohorts", dep).is_dir()]
+    if missing:
+        raise ClinfuseError(f"cohorts.{name} needs cohorts.{missing[0]}: build it first")
+    if not home.table_dir("raw", "icu_icustays").is_dir():
+        raise ClinfuseError(f"{home.root}: no raw tables; run `clinfuse ingest` first")
+    con = engine(home, threads=threads)
+    try:
+        lake_views(con, home)
+        n = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+        if n == 0 and not allow_empty:
+            raise ClinfuseError(f"cohorts.{name} is empty: no ICU stay passes its rules "
+                                f"(raw.icu_icustays has {_count(con, 'raw.icu_icustays')} rows)")
+        rows = write_parquet(con, sql, home.table_dir("cohorts", name), partition_by_shard=True, order_by=ORDER_BY)
+    finally:
+        con.close()
+    publish(home, "cohorts", name)
+    return rows
+
+
+def build_cohorts(home: Home, shards: int = DEFAULT_SHARDS, **kwargs) -> dict[str, int]:
+    """Every SQL cohort in dependency order: name -> rows."""
+    return {name: build_cohort(home, name, shards, **kwargs) for name in COHORTS}
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
