@@ -21,6 +21,10 @@ def run_all() -> None:
         subprocess.run([sys.executable, str(script)], check=True, cwd=BENCH.parent)
 
 
+def _plain(value) -> str:
+    return ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+
+
 def _cell(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
@@ -30,10 +34,11 @@ def write_table() -> Path:
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
         runs = data.get("runs", [])
-        lines += [f"## {data.get('benchmark', path.stem)} ({data.get('when', '?')})", "",
-                  f"Goal: {data.get('goal', 'n/a')}", ""]
+        when = data.get("when") or data.get("machine", "?")
+        lines += [f"## {data.get('benchmark', path.stem)} ({_plain(when)})", "",
+                  f"Goal: {_plain(data.get('goal') or data.get('target', 'n/a'))}", ""]
         if runs:
-            keys = list(runs[0])
+            keys = [k for k, v in runs[0].items() if not isinstance(v, dict | list)]
             lines += ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
             lines += ["| " + " | ".join(_cell(r.get(k, "")) for k in keys) + " |" for r in runs]
         lines.append("")
