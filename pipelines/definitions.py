@@ -2,16 +2,19 @@
 
 import dagster as dg
 
-from pipelines.assets import raw
+from pipelines.assets import cohorts, raw, timeseries
 from pipelines.io import LakeIOManager
 from pipelines.resources import ClinfuseResource, resource_from_env
 
-ASSETS = [*raw.ASSETS]
+
+def build_assets(shards: int) -> list:
+    return [*raw.ASSETS, *cohorts.ASSETS, *timeseries.build_timeseries_assets(shards), timeseries.splits,
+            *timeseries.NORMALIZERS]
 
 
 def build_definitions(clinfuse: ClinfuseResource) -> dg.Definitions:
     return dg.Definitions(
-        assets=ASSETS,
+        assets=build_assets(clinfuse.shards),
         resources={"clinfuse": clinfuse, "io_manager": LakeIOManager(clinfuse=clinfuse)},
     )
 

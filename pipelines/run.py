@@ -39,14 +39,19 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
         raise ClinfuseError(f"selection {selection!r}: {str(exc).splitlines()[0]}") from None
     if not keys:
         raise ClinfuseError(f"selection {selection!r} matches no asset")
+    keys = _whole_multi_assets(defs, keys, progress)
     save_sources(home, sources)  # later runs without flags reuse these sources
     progress(f"materialising {len(keys)} assets (selection {selection!r}) with home {home.root}")
     start = time.monotonic()
     instance = dg.DagsterInstance.from_config(str(home.dagster))
     job = dg.define_asset_job("clinfuse_cli_run", selection=dg.AssetSelection.assets(*keys))
     job_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
+    # Partitioned (per-shard) assets run as one ranged run over every shard (single-run backfill policy).
+    partitioned = any(graph.get(k).is_partitioned for k in keys)
+    tags = {"dagster/asset_partition_range_start": "0",
+            "dagster/asset_partition_range_end": str(resource.shards - 1)} if partitioned else None
     result = job_defs.resolve_job_def("clinfuse_cli_run").execute_in_process(
-        instance=instance, raise_on_error=False,
+        instance=instance, raise_on_error=False, tags=tags,
         run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("CLINFUSE_LOG_LEVEL", "INFO")}}}},
     )
     if not result.success:
@@ -62,3 +67,15 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     return {"assets": len(keys), "seconds": time.monotonic() - start, "run_id": result.run_id,
             "failed_checks": names(dg.AssetCheckSeverity.ERROR),
             "check_warnings": names(dg.AssetCheckSeverity.WARN)}
+
+
+def _whole_multi_assets(defs: dg.Definitions, keys: set, progress) -> set:
+    """A multi-asset that computes several tables together runs whole: add its sibling keys."""
+    out = set(keys)
+    for key in keys:
+        assets_def = defs.resolve_assets_def(key)
+        if not assets_def.can_subset and assets_def.keys - out:
+            progress(f"{key.to_user_string()} is built together with "
+                     + ", ".join(sorted(k.to_user_string() for k in assets_def.keys - out)))
+            out |= assets_def.keys
+    return out

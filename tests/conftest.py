@@ -41,3 +41,13 @@ def synth_copy(synth_root, tmp_path) -> Path:
     dest = tmp_path / "source"
     shutil.copytree(synth_root, dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def materialised(synth_root, tmp_path_factory):
+    """The whole Dagster graph materialised once on the small synthetic source: (home, run result)."""
+    from pipelines.run import materialize_selection
+    from warehouse.sources import synthetic_sources
+
+    home = Home.open(tmp_path_factory.mktemp("materialised") / "home")
+    return home, materialize_selection(home, synthetic_sources(synth_root))

@@ -113,3 +113,17 @@ def test_demo_fetch_rejects_a_corrupted_download(fake_physionet, tmp_path, capsy
 def test_demo_fetch_offline_is_a_clear_error(tmp_path, capsys):
     assert main(["demo-data", "fetch", "--out", str(tmp_path / "d"), "--base-url", "http://127.0.0.1:9/"]) == 1
     assert "cannot download" in _one_line_error(capsys)
+
+
+def test_run_selection_of_one_table_of_a_multi_asset(materialised, capsys):
+    home, _ = materialised
+    assert main(["run", "--home", str(home.root), "--select", "features/timeseries_ihm"]) == 0
+    captured = capsys.readouterr()
+    assert "built together with cohorts/ihm_48h" in captured.err
+    assert "materialised 4 assets" in captured.out
+
+
+def test_run_with_an_unknown_selection_is_a_one_line_error(materialised, capsys):
+    home, _ = materialised
+    assert main(["run", "--home", str(home.root), "--select", "raw/no_such_table"]) == 1
+    assert "no_such_table" in _one_line_error(capsys)

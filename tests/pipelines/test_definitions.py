@@ -8,10 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.definitions import defs
-from pipelines.run import materialize_selection
-from warehouse.lake import Home, catalog
-from warehouse.sources import synthetic_sources
+import dagster as dg
+
+from pipelines.definitions import build_assets, build_definitions, defs
+from pipelines.resources import ClinfuseResource
+from warehouse.lake import catalog
 
 REPO = Path(__file__).resolve().parents[2]
 SNAPSHOT = Path(__file__).with_name("asset_keys.txt")
@@ -47,9 +48,8 @@ def test_libraries_never_import_dagster():
     assert offenders == []
 
 
-def test_materialise_the_graph_on_a_synthetic_source(synth_root, tmp_path):
-    home = Home.open(tmp_path / "home")
-    result = materialize_selection(home, synthetic_sources(synth_root))
+def test_materialise_the_graph_on_a_synthetic_source(materialised):
+    home, result = materialised
     assert result["failed_checks"] == [] and result["check_warnings"] == []
     assert result["assets"] == len(defs.resolve_asset_graph().get_all_asset_keys())
     with catalog(home, write=False) as con:
@@ -57,7 +57,28 @@ def test_materialise_the_graph_on_a_synthetic_source(synth_root, tmp_path):
         absent = con.execute("SELECT count(*) FROM raw.sources WHERE status = 'absent'").fetchone()[0]
         images = con.execute("SELECT count(*), bool_and(readable) FROM raw.cxr_images").fetchone()
         notes = con.execute("SELECT count(*) FROM raw.note_discharge").fetchone()[0]
+        ihm, ihm_rows = con.execute("SELECT (SELECT count(*) FROM cohorts.ihm_48h), "
+                                    "(SELECT count(*) FROM features.timeseries_ihm)").fetchone()
+        shards = con.execute("SELECT count(DISTINCT shard) FROM features.timeseries_pheno").fetchone()[0]
     assert stays > 0 and notes > 0 and images[0] > 0 and images[1]
     assert absent > 0  # tables the synthetic source does not write exist as empty typed tables
-    runs = list((home.dagster).rglob("*.db"))
-    assert runs, "runs are recorded in the home's Dagster instance, so the UI shows them"
+    assert ihm > 0 and ihm_rows == 24 * ihm  # 48 h at the default 2 h step
+    assert shards == 8, "every subject shard was built in the one ranged run"
+    assert list(home.dagster.rglob("*.db")), "runs are recorded in the home's Dagster instance, so the UI shows them"
+
+
+def test_rerun_of_one_shard_keeps_the_others(materialised, synth_root):
+    home, _ = materialised
+    with catalog(home, write=False) as con:
+        before = con.execute("SELECT shard, count(*) FROM features.timeseries_pheno GROUP BY 1 ORDER BY 1").fetchall()
+    graph_defs = build_definitions(ClinfuseResource(home=str(home.root), mimic_iv=str(synth_root / "mimic-iv")))
+    selection = [dg.AssetKey([schema, name]) for schema, name in
+                 (("cohorts", "ihm_48h"), ("cohorts", "phenotyping"), ("features", "timeseries_ihm"),
+                  ("features", "timeseries_pheno"))]
+    result = dg.materialize(build_assets(8), selection=selection, partition_key="3",
+                            resources=graph_defs.resources, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    assert [m.partition for m in result.asset_materializations_for_node("medfuse_task_tables")] == ["3"] * 4
+    with catalog(home, write=False) as con:
+        after = con.execute("SELECT shard, count(*) FROM features.timeseries_pheno GROUP BY 1 ORDER BY 1").fetchall()
+    assert after == before

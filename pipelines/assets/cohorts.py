@@ -1,0 +1,50 @@
+"""`cohorts/icu_stays`, `cohorts/los`: SQL over the raw views (warehouse/sql/cohorts/*.sql)."""
+
+import dagster as dg
+
+from pipelines.resources import ClinfuseResource
+from warehouse.cohorts import COHORTS, DEPENDS_ON, build_cohort, describe_cohort
+from warehouse.lake import catalog
+
+_RAW_INPUTS = [dg.AssetKey(["raw", t]) for t in ("icu_icustays", "hosp_admissions", "hosp_patients")]
+CODE_VERSION = "1"
+
+
+def _summary(home, name: str) -> dict:
+    sql = {
+        "icu_stays": "SELECT count(*), sum(mortality_inhospital), sum(mortality_inunit), count(DISTINCT subject_id) FROM cohorts.icu_stays",
+        "los": "SELECT count(*), sum(hospital_expire_flag), median(los_hospital_days), median(los_icu_days) FROM cohorts.los",
+    }[name]
+    with catalog(home, write=False) as con:
+        row = con.execute(sql).fetchone()
+    if name == "icu_stays":
+        return {"stays": row[0], "in_hospital_deaths": int(row[1] or 0), "in_unit_deaths": int(row[2] or 0),
+                "subjects": row[3], "mortality_rate": round((row[1] or 0) / row[0], 4) if row[0] else 0.0}
+    return {"stays": row[0], "hospital_expire": int(row[1] or 0),
+            "median_hospital_los_days": float(row[2] or 0), "median_icu_los_days": float(row[3] or 0)}
+
+
+def _cohort_asset(name: str) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["cohorts", name])
+    deps = _RAW_INPUTS + [dg.AssetKey(["cohorts", d]) for d in DEPENDS_ON[name]]
+
+    @dg.asset(key=key, group_name="cohorts", code_version=CODE_VERSION, deps=deps, kinds={"duckdb", "sql"},
+              description=describe_cohort(name),
+              check_specs=[dg.AssetCheckSpec("keys_not_null", asset=key,
+                                             description="subject_id, hadm_id and stay_id are never null")])
+    def cohort(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
+        home = clinfuse.open_home()
+        rows = build_cohort(home, name, clinfuse.shards)
+        with catalog(home, write=False) as con:
+            nulls = con.execute(f"SELECT count(*) FROM cohorts.{name} WHERE subject_id IS NULL "
+                                f"OR hadm_id IS NULL OR stay_id IS NULL").fetchone()[0]
+        return dg.MaterializeResult(
+            metadata={"rows": rows, **_summary(home, name), "rules": dg.MetadataValue.md(describe_cohort(name))},
+            check_results=[dg.AssetCheckResult(check_name="keys_not_null", passed=nulls == 0,
+                                               metadata={"null_keys": nulls})],
+        )
+
+    return cohort
+
+
+ASSETS = [_cohort_asset(name) for name in COHORTS]

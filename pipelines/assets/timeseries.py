@@ -1,0 +1,153 @@
+"""MedFuse task cohorts and 2-hour time series per subject shard, subject-level splits, normalisers."""
+
+from typing import Literal
+
+import dagster as dg
+import polars as pl
+
+from features.resources import phenotype_names
+from features.splits import make_splits, reference_splits, split_fractions, subjects_in_several_splits
+from features.timeseries.build import SCHEMA_OF, build_task_frames, describe_cohort, open_lake, write_shard
+from features.timeseries.layout import CONTINUOUS_COLUMNS
+from features.timeseries.normalizer import fit_normalizer
+from pipelines.partitions import shard_partitions
+from pipelines.resources import ClinfuseResource
+from warehouse.lake import parquet_glob, publish
+
+CODE_VERSION = "1"
+TABLES = ("ihm_48h", "phenotyping", "timeseries_ihm", "timeseries_pheno")
+_DESCRIPTIONS = {
+    "ihm_48h": describe_cohort("ihm_48h"),
+    "phenotyping": describe_cohort("phenotyping"),
+    "timeseries_ihm": "First 48 h of each ihm_48h stay on the discretizer grid: 76 columns per step "
+                      "(24 steps at 2 h), one row per (stay_id, step), with asof_time.",
+    "timeseries_pheno": "Whole ICU stay of each phenotyping stay on the discretizer grid: 76 columns per step.",
+}
+_INPUTS = [dg.AssetKey(["cohorts", "icu_stays"])] + [
+    dg.AssetKey(["raw", t]) for t in ("icu_chartevents", "hosp_labevents", "hosp_diagnoses_icd", "hosp_d_icd_diagnoses")
+]
+
+
+class TimeseriesConfig(dg.Config):
+    """Cleaning `fixed` (default) repairs the reference's unit bugs; `faithful` reproduces MedFuse's code exactly."""
+
+    mode: Literal["fixed", "faithful"] = "fixed"
+    timestep_hours: float = 2.0
+    phenotype_mode: Literal["same", "fixed", "faithful"] = "same"
+
+
+def build_timeseries_assets(shards: int) -> list:
+    partitions = shard_partitions(shards)
+    specs = [dg.AssetSpec(key=[SCHEMA_OF[t], t], group_name=SCHEMA_OF[t], description=_DESCRIPTIONS[t],
+                          code_version=CODE_VERSION, partitions_def=partitions, deps=_INPUTS, kinds={"polars", "parquet"})
+             for t in TABLES]
+    checks = [dg.AssetCheckSpec("label_prevalence", asset=["cohorts", "ihm_48h"],
+                                description="IHM positives are neither none nor all (warning)"),
+              dg.AssetCheckSpec("no_unseen_categories", asset=["features", "timeseries_pheno"],
+                                description="every categorical string is in the discretizer config (warning)")]
+
+    @dg.multi_asset(specs=specs, check_specs=checks, name="medfuse_task_tables",
+                    backfill_policy=dg.BackfillPolicy.single_run(), can_subset=False)
+    def medfuse_task_tables(context: dg.AssetExecutionContext, config: TimeseriesConfig, clinfuse: ClinfuseResource):
+        home = clinfuse.open_home()
+        phenotype_mode = None if config.phenotype_mode == "same" else config.phenotype_mode
+        totals = dict.fromkeys(TABLES, 0)
+        positives, unseen = 0, 0
+        con = open_lake(home)
+        try:
+            for key in context.partition_keys:
+                frames = build_task_frames(home, int(key), clinfuse.shards, config.mode, config.timestep_hours,
+                                           phenotype_mode, con=con)
+                for name in TABLES:
+                    target = home.table_dir(SCHEMA_OF[name], name) / f"shard={key}"
+                    totals[name] += write_shard(con, name, frames.table(name), target)
+                positives += frames.stats["ihm_positives"]
+                unseen += frames.stats["n_unseen_pheno"]
+                context.log.info(f"shard {key}: {frames.stats['stays']} stays, {frames.stats['ihm_48h']} IHM samples")
+        finally:
+            con.close()
+        for name in TABLES:
+            publish(home, SCHEMA_OF[name], name)
+        pheno_prevalence = _phenotype_prevalence(home)
+        settings = {"mode": config.mode, "timestep_hours": config.timestep_hours,
+                    "shards_built": ",".join(context.partition_keys)}
+        prevalence = positives / totals["ihm_48h"] if totals["ihm_48h"] else 0.0
+        for name in TABLES:
+            extra = {"positives": positives, "prevalence": round(prevalence, 4)} if name == "ihm_48h" else {}
+            if name == "phenotyping":
+                extra = {"label_prevalence": dg.MetadataValue.json(pheno_prevalence)}
+            yield dg.MaterializeResult(asset_key=[SCHEMA_OF[name], name],
+                                       metadata={"rows": totals[name], **settings, **extra})
+        yield dg.AssetCheckResult(asset_key=["cohorts", "ihm_48h"], check_name="label_prevalence",
+                                  passed=0 < positives < totals["ihm_48h"], severity=dg.AssetCheckSeverity.WARN,
+                                  metadata={"positives": positives, "samples": totals["ihm_48h"]})
+        yield dg.AssetCheckResult(asset_key=["features", "timeseries_pheno"], check_name="no_unseen_categories",
+                                  passed=unseen == 0, severity=dg.AssetCheckSeverity.WARN,
+                                  metadata={"unseen_values": unseen})
+
+    return [medfuse_task_tables]
+
+
+def _phenotype_prevalence(home) -> dict[str, float]:
+    frame = pl.scan_parquet(parquet_glob(home.table_dir("cohorts", "phenotyping")), hive_partitioning=True)
+    means = frame.select(pl.col(n).cast(pl.Float64).mean() for n in phenotype_names()).collect()
+    return {n: round(float(means[n][0] or 0.0), 4) for n in phenotype_names()}
+
+
+# ---------------------------------------------------------------- splits
+
+
+class SplitConfig(dg.Config):
+    """Subject-level split shared by every task of the run. `reference` uses MedFuse's split files."""
+
+    seed: int = 0
+    train: float = 0.7
+    val: float = 0.1
+    test: float = 0.2
+    reference: bool = False
+
+
+@dg.asset(key=["features", "splits"], group_name="features", code_version=CODE_VERSION,
+          deps=[dg.AssetKey(["cohorts", "icu_stays"])], kinds={"polars", "parquet"},
+          description="subject_id -> split (train/val/test), subject-level and seeded (70/10/20 by default).",
+          check_specs=[dg.AssetCheckSpec("no_subject_in_two_splits", asset=["features", "splits"])])
+def splits(context: dg.AssetExecutionContext, config: SplitConfig, clinfuse: ClinfuseResource):
+    home = clinfuse.open_home()
+    subjects = pl.scan_parquet(parquet_glob(home.table_dir("cohorts", "icu_stays")), hive_partitioning=True) \
+        .select("subject_id").unique().collect()["subject_id"]
+    frame = reference_splits(subjects) if config.reference else \
+        make_splits(subjects, config.seed, (config.train, config.val, config.test))
+    crossing = subjects_in_several_splits(frame)
+    fractions = split_fractions(frame)
+    yield dg.Output(frame.select("subject_id", pl.col("split").cast(pl.String)),
+                    metadata={"subjects": frame.height, "seed": config.seed, "reference": config.reference,
+                              **{f"fraction_{k}": round(v, 4) for k, v in fractions.items()}})
+    yield dg.AssetCheckResult(check_name="no_subject_in_two_splits", passed=crossing.height == 0,
+                              severity=dg.AssetCheckSeverity.ERROR, metadata={"crossing_subjects": crossing.height})
+
+
+# ---------------------------------------------------------------- normalisers (training split only)
+
+
+def _normalizer_asset(task: str) -> dg.AssetsDefinition:
+    table = f"timeseries_{task}"
+
+    @dg.asset(key=["features", f"normalizer_{task}"], group_name="features", code_version=CODE_VERSION,
+              deps=[dg.AssetKey(["features", table]), dg.AssetKey(["features", "splits"])], kinds={"polars"},
+              description=f"Mean and std of the 12 continuous columns of features.{table}, fitted on "
+                          f"training-split subjects only (validation and test never enter the statistics).")
+    def normalizer(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -> pl.DataFrame:
+        home = clinfuse.open_home()
+        split = pl.read_parquet(parquet_glob(home.table_dir("features", "splits")))
+        frame = pl.scan_parquet(parquet_glob(home.table_dir("features", table)), hive_partitioning=True)
+        train_stays = frame.join(split.lazy().filter(pl.col("split") == "train"), on="subject_id") \
+            .select("stay_id").unique().collect()["stay_id"]
+        state = fit_normalizer(frame, train_stays, metadata={"task": task, "table": table})
+        context.add_output_metadata({"train_stays": len(train_stays), "rows_fitted": state.n_rows,
+                                     "means": dg.MetadataValue.json(dict(zip(CONTINUOUS_COLUMNS, state.means, strict=True)))})
+        return state.to_frame()
+
+    return normalizer
+
+
+NORMALIZERS = [_normalizer_asset("ihm"), _normalizer_asset("pheno")]
