@@ -44,6 +44,7 @@ def _sources(args, home):
 
 
 def cmd_synth(args) -> int:
+    from warehouse.sources import synthetic_sources
     from warehouse.synth import generate
 
     out = Path(args.out)
@@ -52,8 +53,8 @@ def cmd_synth(args) -> int:
                        images=not args.no_images, notes=not args.no_notes, compress=not args.csv)
     print(f"patients {summary['patients']:,}  admissions {summary['admissions']:,}  "
           f"icu stays {summary['icustays']:,}  images {summary['images']:,}  ({summary['seconds']:.1f}s)")
-    print(f"ingest with: clinfuse ingest --mimic-iv {out / 'mimic-iv'} --mimic-cxr {out / 'mimic-cxr-jpg'} "
-          f"--mimic-note {out / 'mimic-iv-note'}")
+    flags = " ".join(f"--{kind.replace('_', '-')} {path}" for kind, path in synthetic_sources(out).as_dict().items() if path)
+    print(f"ingest with: clinfuse ingest {flags}")
     return 0
 
 

@@ -220,9 +220,10 @@ def resolve_sources(home: Home, *, progress=lambda m: None, **flags: str | Path 
 
 
 def synthetic_sources(root: Path) -> Sources:
-    """The three source roots that `clinfuse synth --out ROOT` writes."""
-    return Sources(mimic_iv=root / "mimic-iv", mimic_cxr=root / "mimic-cxr-jpg",
-                   mimic_note=root / "mimic-iv-note", synthetic=True)
+    """The source roots that `clinfuse synth --out ROOT` wrote (notes and CXR are optional)."""
+    folders = {"mimic_iv": root / "mimic-iv", "mimic_cxr": root / "mimic-cxr-jpg", "mimic_note": root / "mimic-iv-note"}
+    present = {kind: path for kind, path in folders.items() if kind == "mimic_iv" or path.is_dir()}
+    return Sources(**present, synthetic=True)
 
 
 def synthetic_default(home: Home, *, progress=lambda m: None) -> Sources:

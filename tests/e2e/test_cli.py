@@ -127,3 +127,12 @@ def test_run_with_an_unknown_selection_is_a_one_line_error(materialised, capsys)
     home, _ = materialised
     assert main(["run", "--home", str(home.root), "--select", "raw/no_such_table"]) == 1
     assert "no_such_table" in _one_line_error(capsys)
+
+
+def test_synth_then_the_printed_ingest_command_works(tmp_path, capsys):
+    out = tmp_path / "synth"
+    assert main(["synth", "--out", str(out), "--patients", "8", "--no-notes", "--no-images"]) == 0
+    command = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("ingest with: "))
+    args = command.removeprefix("ingest with: clinfuse ").split()
+    assert "--mimic-note" not in args  # notes were not generated, so they are not offered
+    assert main([*args, "--home", str(tmp_path / "home")]) == 0
