@@ -23,6 +23,7 @@ from ._common import (
     expand,
     floor_to,
     pick,
+    rank_within,
     seg_cumsum_excl,
     sigmoid,
     ts,
@@ -609,8 +610,7 @@ def diagnoses_df(c: Cohort, streams: Streams) -> pl.DataFrame:
     key = np.concatenate(rows_key)
     order = np.lexsort((key, adm))
     adm, code, version = adm[order], code[order], np.concatenate(rows_ver)[order]
-    _, pos = np.unique(adm, return_index=True)
-    seq = np.arange(len(adm)) - np.repeat(pos, np.diff(np.r_[pos, len(adm)]))
+    seq = rank_within(adm)
     return pl.DataFrame({
         "subject_id": c.subject_id[c.a_pat[adm]],
         "hadm_id": c.hadm_id[adm],
@@ -663,8 +663,7 @@ def procedures_df(c: Cohort, streams: Streams) -> pl.DataFrame:
     adm, t = adm[order], t[order]
     code = np.concatenate(rows_code)[order]
     ver = np.concatenate(rows_ver)[order]
-    _, pos = np.unique(adm, return_index=True)
-    seq = np.arange(len(adm)) - np.repeat(pos, np.diff(np.r_[pos, len(adm)]))
+    seq = rank_within(adm)
     return pl.DataFrame({
         "subject_id": c.subject_id[c.a_pat[adm]],
         "hadm_id": c.hadm_id[adm],

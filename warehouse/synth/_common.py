@@ -70,6 +70,12 @@ def seg_cumsum_excl(values: np.ndarray, owner: np.ndarray) -> np.ndarray:
     return cs - cs[first][run]
 
 
+def rank_within(sorted_groups: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within each run of equal values of an already sorted group array."""
+    _, first = np.unique(sorted_groups, return_index=True)
+    return np.arange(len(sorted_groups)) - np.repeat(first, np.diff(np.r_[first, len(sorted_groups)]))
+
+
 def year_start(years) -> np.ndarray:
     """Seconds since 1970 of 1 January of each year."""
     y = np.asarray(years, dtype=np.int64)
