@@ -31,6 +31,8 @@ from warehouse.lake import (
     catalog,
     create_view,
     engine,
+    parquet_glob,
+    sql_str,
     write_parquet,
 )
 from warehouse.sources import SourceLayout, Sources, detect_all, save_sources
@@ -167,7 +169,7 @@ def _csv_scan(table: Table, names: list[str], path: Path) -> str:
     # Only free-text notes need long records; a large line buffer costs ~40 % throughput elsewhere.
     line_size = ", max_line_size = 33554432" if table.source == "mimic_note" else ""
     return (
-        f"read_csv('{path}', header = true, auto_detect = false, delim = ',', quote = '\"', "
+        f"read_csv({sql_str(path)}, header = true, auto_detect = false, delim = ',', quote = '\"', "
         f"escape = '\"', nullstr = '', strict_mode = true{line_size}, columns = {{{cols}}})"
     )
 
@@ -391,7 +393,7 @@ def schema_problems(home: Home, table: Table) -> list[str]:
     con = engine(home)
     try:
         found = con.execute(
-            f"DESCRIBE SELECT * FROM read_parquet('{home.table_dir('raw', table.name)}/**/*.parquet', "
+            f"DESCRIBE SELECT * FROM read_parquet({sql_str(parquet_glob(home.table_dir('raw', table.name)))}, "
             f"hive_partitioning = false, union_by_name = true)"
         ).fetchall()
     finally:

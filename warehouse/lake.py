@@ -28,6 +28,11 @@ class ClinfuseError(Exception):
     """An error a user can act on; the CLI prints its message as one line."""
 
 
+def sql_str(value) -> str:
+    """A SQL string literal (paths go into COPY/read_parquet statements; a quote in a path must not break them)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def default_home() -> Path:
     return Path(os.environ.get("CLINFUSE_HOME", ".clinfuse"))
 
@@ -126,24 +131,24 @@ def write_parquet(
             order = f" ORDER BY {order_by}" if order_by else ""
             con.execute("SET preserve_insertion_order = true")  # a parallel scan must not reorder rows
             try:
-                rows = con.execute(f"COPY ({select_sql}{order}) TO '{tmp / 'data.parquet'}' ({options})",
+                rows = con.execute(f"COPY ({select_sql}{order}) TO {sql_str(tmp / 'data.parquet')} ({options})",
                                    params or []).fetchone()[0]
             finally:
                 con.execute("SET preserve_insertion_order = false")
             return rows
         # Stage 1 streams the input into unsorted shards; stage 2 sorts each shard into its final file.
         stage = tmp / ".stage"
-        rows = con.execute(f"COPY ({select_sql}) TO '{stage}' ({options}, PARTITION_BY (shard))",
+        rows = con.execute(f"COPY ({select_sql}) TO {sql_str(stage)} ({options}, PARTITION_BY (shard))",
                            params or []).fetchone()[0]
         shard_dirs = sorted(stage.glob("shard=*")) if stage.exists() else []
         for shard_dir in shard_dirs:
             (tmp / shard_dir.name).mkdir()
-            con.execute(f"COPY (SELECT * FROM read_parquet('{shard_dir}/*.parquet') ORDER BY {order_by or 'ALL'}) "
-                        f"TO '{tmp / shard_dir.name / 'data.parquet'}' ({options})")
+            con.execute(f"COPY (SELECT * FROM read_parquet({sql_str(shard_dir / '*.parquet')}) ORDER BY {order_by or 'ALL'}) "
+                        f"TO {sql_str(tmp / shard_dir.name / 'data.parquet')} ({options})")
         shutil.rmtree(stage, ignore_errors=True)
         if not shard_dirs:
             # An empty partitioned COPY writes no file; keep the schema readable with an empty file.
-            con.execute(f"COPY (SELECT * FROM ({select_sql}) LIMIT 0) TO '{tmp / 'data.parquet'}' "
+            con.execute(f"COPY (SELECT * FROM ({select_sql}) LIMIT 0) TO {sql_str(tmp / 'data.parquet')} "
                         f"(FORMAT parquet)", params or [])
     return rows
 
@@ -187,8 +192,8 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 def engine(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for heavy work (COPY, joins): it spills to the home's tmp, never to the catalog."""
     con = duckdb.connect()
-    con.execute(f"SET temp_directory = '{home.tmp}'")
-    con.execute(f"SET memory_limit = '{os.environ.get('CLINFUSE_MEMORY_LIMIT', '2GB')}'")
+    con.execute(f"SET temp_directory = {sql_str(home.tmp)}")
+    con.execute(f"SET memory_limit = {sql_str(os.environ.get('CLINFUSE_MEMORY_LIMIT', '2GB'))}")
     con.execute("SET preserve_insertion_order = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -200,7 +205,7 @@ def create_view(con: duckdb.DuckDBPyConnection, schema: str, name: str, table_di
     hive = "true" if any(p.name.startswith("shard=") for p in table_dir.iterdir()) else "false"
     con.execute(
         f"CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM "
-        f"read_parquet('{parquet_glob(table_dir)}', hive_partitioning = {hive}, union_by_name = true)"
+        f"read_parquet({sql_str(parquet_glob(table_dir))}, hive_partitioning = {hive}, union_by_name = true)"
     )
 
 

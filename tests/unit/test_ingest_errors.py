@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from warehouse.ingest import ingest
-from warehouse.lake import ClinfuseError, catalog
+from warehouse.lake import ClinfuseError, Home, catalog
 from warehouse.sources import synthetic_sources
 
 
@@ -89,3 +89,12 @@ def test_failed_reingest_keeps_the_previous_table(home, synth_copy, tmp_path):
     with catalog(home, write=False) as con:
         assert con.execute("SELECT count(*) FROM raw.hosp_labevents").fetchone()[0] == before
     assert not [p for p in (home.lake / "raw").iterdir() if p.name.startswith(".")], "no temp dirs left"
+
+
+def test_paths_with_quotes_and_spaces(synth_root, tmp_path):
+    source = tmp_path / "o'brien data"
+    shutil.copytree(synth_root, source)
+    home = Home.open(tmp_path / "home's dir")
+    ingest(home, synthetic_sources(source))
+    with catalog(home, write=False) as con:
+        assert con.execute("SELECT count(*) FROM raw.icu_icustays").fetchone()[0] > 0
