@@ -1,0 +1,283 @@
+"""Build note chunks and their BERT embeddings from a home's `raw.note_discharge` / `raw.note_radiology`.
+
+Per shard (`subject_id % shards == shard`; `shard=None`: every note), no Python loop over notes:
+    raw.note_* --load_notes (DuckDB)--> notes --chunk_notes--> features.note_chunks
+        --embed_chunks (one model instance)--> embeddings.notes_clinicalbert
+        --aggregate_per_note--> embeddings.notes_clinicalbert_notes
+
+`build_note_chunks` / `build_note_embeddings` return frames and counts (the Dagster assets call them
+per partition); `build_all` writes the three tables (sharded, atomic, the lake's one Parquet writer)
+and publishes their views. MIMIC-IV-Note is optional: with no note table the frames are empty.
+Logs carry ids and counts only, never note text.
+
+Table schemas:
+    features.note_chunks: note_id VARCHAR, subject_id BIGINT, hadm_id BIGINT (nullable), note_type VARCHAR,
+        source VARCHAR, charttime TIMESTAMP, chunk_index INTEGER, n_wordpieces INTEGER, text VARCHAR
+    embeddings.notes_clinicalbert: the same keys without text, embedding FLOAT[dim] (Arrow
+        fixed_size_list<float32>[768] for Bio_ClinicalBERT), weights_source VARCHAR
+    embeddings.notes_clinicalbert_notes: note_id, subject_id, hadm_id, note_type, source, charttime,
+        n_chunks INTEGER, embedding FLOAT[dim], weights_source VARCHAR
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from features.device import resolve_device
+from features.notes.aggregate import aggregate_per_note, embedding_series
+from features.notes.bert import Pooling, embed_chunks, get_bert
+from features.notes.chunks import CHUNK_SCHEMA, chunk_notes, empty_chunks
+from features.notes.tokenizer import DEFAULT_MODEL, load_tokenizer, tokenizer_source
+from warehouse.cohorts import lake_views
+from warehouse.lake import DEFAULT_SHARDS, Home, atomic_dir, engine, publish, write_parquet
+
+log = logging.getLogger(__name__)
+
+NOTE_SOURCES: dict[str, str] = {"discharge": "note_discharge", "radiology": "note_radiology"}
+CHUNKS_TABLE = ("features", "note_chunks")
+CHUNK_EMBEDDINGS_TABLE = ("embeddings", "notes_clinicalbert")
+NOTE_EMBEDDINGS_TABLE = ("embeddings", "notes_clinicalbert_notes")
+CHUNK_KEYS = [c for c in CHUNK_SCHEMA if c != "text"]
+ORDER_BY = {
+    "note_chunks": "subject_id, note_id, chunk_index",
+    "notes_clinicalbert": "subject_id, note_id, chunk_index",
+    "notes_clinicalbert_notes": "subject_id, note_id",
+}
+NOTE_SCHEMA = {"note_id": pl.String, "subject_id": pl.Int64, "hadm_id": pl.Int64, "note_type": pl.String,
+               "source": pl.String, "charttime": pl.Datetime("us"), "text": pl.String}
+
+
+@dataclass
+class NoteChunks:
+    chunks: pl.DataFrame
+    stats: dict = field(default_factory=dict)
+
+
+@dataclass
+class NoteEmbeddings:
+    chunks: pl.DataFrame  # per chunk: CHUNK_KEYS, embedding, weights_source
+    notes: pl.DataFrame  # per note: note keys, n_chunks, embedding, weights_source
+    stats: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def open_lake(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An engine connection with views over the lake's raw and features tables (no catalog lock held)."""
+    con = engine(home, threads=threads)
+    lake_views(con, home, ("raw", "features"))
+    return con
+
+
+def _shard_filter(shard: int | None, shards: int) -> str:
+    if shard is None:
+        return "TRUE"
+    if not 0 <= int(shard) < int(shards):
+        raise ValueError(f"shard must be in [0, {shards}), got {shard}")
+    return f"subject_id % {int(shards)} = {int(shard)}"
+
+
+def _has_view(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    rows = con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?",
+                       [schema, name]).fetchall()
+    return rows[0][0] > 0
+
+
+def load_notes(
+    con: duckdb.DuckDBPyConnection,
+    shard: int | None = None,
+    shards: int = DEFAULT_SHARDS,
+    sources: tuple[str, ...] = tuple(NOTE_SOURCES),
+) -> pl.DataFrame:
+    """The shard's notes of the present `raw.note_*` tables: note_id, subject_id, hadm_id, note_type,
+    source, charttime, text; sorted by subject_id, charttime, note_id (empty when none is present)."""
+    parts = []
+    for source in sources:
+        table = NOTE_SOURCES[source]
+        if _has_view(con, "raw", table):
+            parts.append(f"SELECT note_id, subject_id, hadm_id, note_type, '{source}' AS source, charttime, text "
+                         f"FROM raw.{table} WHERE {_shard_filter(shard, shards)}")
+    if not parts:
+        return pl.DataFrame(schema=NOTE_SCHEMA)
+    frame = con.sql(" UNION ALL ".join(parts) + " ORDER BY subject_id, charttime NULLS LAST, note_id").pl()
+    return frame.select([pl.col(c).cast(t) for c, t in NOTE_SCHEMA.items()])
+
+
+def load_chunks(con: duckdb.DuckDBPyConnection, shard: int | None = None, shards: int = DEFAULT_SHARDS) -> pl.DataFrame | None:
+    """The shard's rows of `features.note_chunks`, or None when that table is not in the lake."""
+    if not _has_view(con, *CHUNKS_TABLE):
+        return None
+    frame = con.sql(f"SELECT {', '.join(CHUNK_SCHEMA)} FROM features.note_chunks "
+                    f"WHERE {_shard_filter(shard, shards)} ORDER BY {ORDER_BY['note_chunks']}").pl()
+    return frame.select([pl.col(c).cast(t) for c, t in CHUNK_SCHEMA.items()])
+
+
+# ---------------------------------------------------------------- frames
+
+
+def build_note_chunks(
+    home: Home,
+    shard: int | None = None,
+    shards: int = DEFAULT_SHARDS,
+    tokenizer=None,
+    max_wordpieces: int = 512,
+    *,
+    model: str = DEFAULT_MODEL,
+    policy: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> NoteChunks:
+    """`features.note_chunks` rows for one shard (or every note). `tokenizer` defaults to `model`'s,
+    resolved offline under the weights policy (auto: the deterministic fallback tokenizer).
+
+    stats: shard, notes, empty_notes (no wordpiece: no chunk), chunks, wordpieces, max_chunk_wordpieces,
+    chunks_by_source, max_wordpieces, tokenizer_source, seconds, chunks_per_second."""
+    if tokenizer is None:
+        tokenizer, _ = load_tokenizer(model, policy)
+    own = con is None
+    con = con or open_lake(home)
+    try:
+        notes = load_notes(con, shard, shards)
+    finally:
+        if own:
+            con.close()
+    start = time.perf_counter()
+    chunks = chunk_notes(notes, tokenizer, max_wordpieces) if notes.height else empty_chunks()
+    seconds = time.perf_counter() - start
+    chunked = chunks["note_id"].n_unique()
+    stats = {
+        "shard": shard, "notes": notes.height, "empty_notes": notes.height - chunked, "chunks": chunks.height,
+        "wordpieces": int(chunks["n_wordpieces"].sum() or 0),
+        "max_chunk_wordpieces": int(chunks["n_wordpieces"].max() or 0),
+        "chunks_by_source": {r["source"]: r["len"] for r in chunks.group_by("source").len().sort("source").iter_rows(named=True)},
+        "max_wordpieces": max_wordpieces, "tokenizer_source": tokenizer_source(tokenizer),
+        "seconds": round(seconds, 3), "chunks_per_second": round(chunks.height / seconds, 1) if seconds > 0 else None,
+    }
+    log.info("note chunks shard %s: %d notes (%d empty) -> %d chunks", shard, stats["notes"],
+             stats["empty_notes"], stats["chunks"])
+    return NoteChunks(chunks, stats)
+
+
+def empty_chunk_embeddings(dim: int) -> pl.DataFrame:
+    return empty_chunks().drop("text").with_columns(
+        pl.Series("embedding", [], dtype=pl.Array(pl.Float32, dim)), pl.Series("weights_source", [], dtype=pl.String))
+
+
+def build_note_embeddings(
+    home: Home,
+    shard: int | None = None,
+    shards: int = DEFAULT_SHARDS,
+    model: str = DEFAULT_MODEL,
+    policy: str | None = None,
+    pooling: Pooling = "pooler",
+    device: str = "auto",
+    batch_size: int = 32,
+    *,
+    chunks: pl.DataFrame | None = None,
+    bert: tuple | None = None,
+    max_wordpieces: int = 512,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> NoteEmbeddings:
+    """Chunk and note embeddings for one shard (or every note).
+
+    Chunks come from `chunks`, else the lake's `features.note_chunks`, else are made here with the
+    model's tokenizer. `bert` = (tokenizer, model, weights_source) from `load_bert`; default: `get_bert`
+    (one instance per process). stats: shard, chunks, notes, tokens, truncated_chunks, device,
+    weights_source, tokenizer_source, pooling, batch_size, seconds, chunks_per_second."""
+    tokenizer, bert_model, weights_source = bert or get_bert(model, policy, pooling)
+    dev = resolve_device(device)
+    if chunks is None:
+        own = con is None
+        con = con or open_lake(home)
+        try:
+            chunks = load_chunks(con, shard, shards)
+            if chunks is None:
+                chunks = build_note_chunks(home, shard, shards, tokenizer, max_wordpieces, con=con).chunks
+        finally:
+            if own:
+                con.close()
+    dim = int(bert_model.config.hidden_size)
+    emb_stats: dict = {}
+    start = time.perf_counter()
+    vectors = embed_chunks(chunks, tokenizer, bert_model, dev, batch_size, pooling, stats=emb_stats)
+    seconds = time.perf_counter() - start
+    if chunks.height:
+        per_chunk = chunks.select(CHUNK_KEYS).with_columns(
+            embedding_series("embedding", vectors), pl.lit(weights_source, pl.String).alias("weights_source"))
+    else:
+        per_chunk = empty_chunk_embeddings(dim)
+    per_note = aggregate_per_note(per_chunk)
+    stats = {
+        "shard": shard, "chunks": per_chunk.height, "notes": per_note.height,
+        "tokens": emb_stats.get("tokens", 0), "truncated_chunks": emb_stats.get("truncated_chunks", 0),
+        "device": str(dev), "weights_source": weights_source, "tokenizer_source": tokenizer_source(tokenizer),
+        "pooling": pooling, "batch_size": batch_size, "dim": dim, "seconds": round(seconds, 3),
+        "chunks_per_second": round(per_chunk.height / seconds, 2) if seconds > 0 and per_chunk.height else None,
+    }
+    if stats["truncated_chunks"]:
+        log.warning("note embeddings shard %s: %d chunks longer than the model's input, truncated "
+                    "(chunks made with another tokenizer?)", shard, stats["truncated_chunks"])
+    log.info("note embeddings shard %s: %d chunks, %d notes, %s, %.1f chunks/s", shard, stats["chunks"],
+             stats["notes"], weights_source, stats["chunks_per_second"] or 0.0)
+    return NoteEmbeddings(per_chunk, per_note, stats)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_shard(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, shard_dir) -> int:
+    """Write one shard of a notes table to `shard_dir` with the lake's one Parquet writer; return its rows."""
+    con.register("_notes_frame", frame.to_arrow())
+    try:
+        return write_parquet(con, "SELECT * FROM _notes_frame", shard_dir, order_by=ORDER_BY[name])
+    finally:
+        con.unregister("_notes_frame")
+
+
+def build_all(
+    home: Home,
+    shards: int = DEFAULT_SHARDS,
+    model: str = DEFAULT_MODEL,
+    policy: str | None = None,
+    pooling: Pooling = "pooler",
+    device: str = "auto",
+    batch_size: int = 32,
+    *,
+    max_wordpieces: int = 512,
+    bert: tuple | None = None,
+    threads: int | None = None,
+) -> dict:
+    """Write `features.note_chunks`, `embeddings.notes_clinicalbert` and `embeddings.notes_clinicalbert_notes`
+    (one `shard=k` directory per shard, each table swapped in once every shard is done) and publish them.
+    One model instance for all shards. Returns rows per table, weights_source and the per-shard stats."""
+    start = time.perf_counter()
+    bert = bert or get_bert(model, policy, pooling)
+    tables = {"note_chunks": CHUNKS_TABLE, "notes_clinicalbert": CHUNK_EMBEDDINGS_TABLE,
+              "notes_clinicalbert_notes": NOTE_EMBEDDINGS_TABLE}
+    rows = dict.fromkeys(tables, 0)
+    per_shard = []
+    con = open_lake(home, threads=threads)
+    try:
+        with contextlib.ExitStack() as stack:
+            tmp = {n: stack.enter_context(atomic_dir(home.table_dir(*t))) for n, t in tables.items()}
+            for shard in range(shards):
+                chunked = build_note_chunks(home, shard, shards, bert[0], max_wordpieces, con=con)
+                embedded = build_note_embeddings(home, shard, shards, pooling=pooling, device=device,
+                                                 batch_size=batch_size, chunks=chunked.chunks, bert=bert)
+                for name, frame in (("note_chunks", chunked.chunks), ("notes_clinicalbert", embedded.chunks),
+                                    ("notes_clinicalbert_notes", embedded.notes)):
+                    rows[name] += write_shard(con, name, frame, tmp[name] / f"shard={shard}")
+                per_shard.append({"chunking": chunked.stats, "embedding": embedded.stats})
+    finally:
+        con.close()
+    for schema, name in tables.values():
+        publish(home, schema, name)
+    return {**rows, "weights_source": bert[2], "tokenizer_source": tokenizer_source(bert[0]),
+            "empty_notes": sum(s["chunking"]["empty_notes"] for s in per_shard),
+            "shards": shards, "per_shard": per_shard, "seconds": round(time.perf_counter() - start, 3)}
