@@ -5,6 +5,8 @@ import os
 
 import dagster as dg
 
+from features.notes.tokenizer import DEFAULT_MODEL as BIO_CLINICALBERT
+from features.weights import weights_policy
 from warehouse.lake import DEFAULT_SHARDS, Home
 from warehouse.sources import SourceLayout, Sources, detect_all, resolve_sources
 
@@ -18,6 +20,8 @@ class ClinfuseResource(dg.ConfigurableResource):
     mimic_cxr: str = ""
     mimic_note: str = ""
     shards: int = DEFAULT_SHARDS
+    weights: str = ""  # strict | auto; empty: $CLINFUSE_WEIGHTS, else strict
+    notes_model: str = ""  # BERT-family id or directory; empty: $CLINFUSE_NOTES_MODEL, else Bio_ClinicalBERT
 
     def open_home(self) -> Home:
         return Home.open(self.home)
@@ -25,6 +29,12 @@ class ClinfuseResource(dg.ConfigurableResource):
     def sources(self) -> Sources:
         return resolve_sources(self.open_home(), mimic_iv=self.mimic_iv or None,
                                mimic_cxr=self.mimic_cxr or None, mimic_note=self.mimic_note or None)
+
+    def weights_policy(self) -> str:
+        return weights_policy(self.weights or None)
+
+    def notes_model_id(self) -> str:
+        return self.notes_model or os.environ.get("CLINFUSE_NOTES_MODEL") or BIO_CLINICALBERT
 
     def layouts(self) -> dict[str, SourceLayout]:
         return detect_all(self.sources())
@@ -38,4 +48,6 @@ def resource_from_env() -> ClinfuseResource:
         mimic_cxr=os.environ.get("CLINFUSE_MIMIC_CXR", ""),
         mimic_note=os.environ.get("CLINFUSE_MIMIC_NOTE", ""),
         shards=int(os.environ.get("CLINFUSE_SHARDS", DEFAULT_SHARDS)),
+        weights=os.environ.get("CLINFUSE_WEIGHTS", ""),
+        notes_model=os.environ.get("CLINFUSE_NOTES_MODEL", ""),
     )

@@ -25,11 +25,14 @@ def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
     return env
 
 
-def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None) -> dict:
+def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None,
+                          settings: dict | None = None) -> dict:
+    """`settings`: further ClinfuseResource fields (weights, notes_model, shards)."""
     from pipelines.definitions import build_definitions
 
     _ensure_instance_config(home)
-    resource = ClinfuseResource(home=str(home.root), **{k: v or "" for k, v in sources.as_dict().items()})
+    resource = ClinfuseResource(home=str(home.root), **{k: v or "" for k, v in sources.as_dict().items()},
+                                **(settings or {}))
     defs = build_definitions(resource)
     graph = defs.resolve_asset_graph()
     try:

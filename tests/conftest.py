@@ -50,4 +50,6 @@ def materialised(synth_root, tmp_path_factory):
     from warehouse.sources import synthetic_sources
 
     home = Home.open(tmp_path_factory.mktemp("materialised") / "home")
-    return home, materialize_selection(home, synthetic_sources(synth_root))
+    # weights auto and a one-layer random BERT of Bio_ClinicalBERT's widths: CPU-sized, recorded as such
+    settings = {"weights": "auto", "notes_model": "random-init:L1"}
+    return home, materialize_selection(home, synthetic_sources(synth_root), settings=settings)

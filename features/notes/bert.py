@@ -30,10 +30,11 @@ from features.notes.tokenizer import (
     how_to_provide,
     load_pretrained_tokenizer,
     pad_token_id,
+    random_layers,
     resolve_model_source,
     tokenizer_source,
 )
-from features.weights import missing_weights, weights_policy
+from features.weights import RANDOM_INIT, missing_weights, weights_policy
 from warehouse.lake import ClinfuseError
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,14 @@ def load_bert(
     """
     _check_pooling(pooling)
     pol = weights_policy(policy)
+    layers = random_layers(model)
+    if layers is not None:
+        from transformers import BertConfig
+
+        tok = fallback_tokenizer()
+        config = BertConfig(**{**BIO_CLINICALBERT_CONFIG, "num_hidden_layers": layers})
+        config.vocab_size = max(int(config.vocab_size), len(tok))
+        return tok, random_bert(config, pooling, seed), f"{RANDOM_INIT}:L{layers}"
     src = resolve_model_source(model, revision)
     if src.has_weights and src.has_tokenizer:
         from transformers import AutoModel

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -247,12 +248,25 @@ def load_pretrained_tokenizer(path: Path, label: str):
     return tok
 
 
+_RANDOM_MODEL = re.compile(r"random-init:L(\d+)")
+
+
+def random_layers(model: str) -> int | None:
+    """`random-init:L<n>` asks explicitly for a randomly initialised encoder with Bio_ClinicalBERT's widths
+    and n layers (a CPU-sized stand-in for demos and tests); None for any other model id."""
+    match = _RANDOM_MODEL.fullmatch(model.strip())
+    return int(match.group(1)) if match else None
+
+
 def load_tokenizer(model: str = DEFAULT_MODEL, policy: str | None = None, *, revision: str | None = None):
     """(tokenizer, tokenizer_source) for `model`, offline.
 
     Strict and no vocabulary found -> `WeightsUnavailable` with instructions. Auto -> the fallback
     tokenizer of the built-in corpus."""
     pol: WeightsPolicy = weights_policy(policy)
+    if random_layers(model) is not None:  # an explicitly random model has no vocabulary of its own
+        tok = fallback_tokenizer()
+        return tok, tokenizer_source(tok)
     src = resolve_model_source(model, revision)
     if src.has_tokenizer:
         tok = load_pretrained_tokenizer(src.path, src.label)

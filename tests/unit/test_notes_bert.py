@@ -189,3 +189,13 @@ def test_checkpoint_laid_out_like_bio_clinicalbert(tmp_path):
     with torch.inference_mode():
         expected = full.bert(input_ids=ids).pooler_output.numpy()
     np.testing.assert_allclose(embed_chunks(["septic shock"], loaded_tok, model, "cpu"), expected, atol=1e-5)
+
+
+def test_explicit_random_model_with_fewer_layers():
+    """`random-init:L1`: Bio_ClinicalBERT's widths, one layer; recorded as such, policy irrelevant."""
+    from features.notes.bert import load_bert
+
+    tok, model, source = load_bert("random-init:L1", policy="strict")
+    assert source == "random-init:L1"
+    assert model.config.num_hidden_layers == 1 and model.config.hidden_size == 768
+    assert len(tok) > 1000

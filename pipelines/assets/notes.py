@@ -1,0 +1,106 @@
+"""Note chunks and Bio_ClinicalBERT embeddings per subject shard (one model instance per run)."""
+
+import os
+from typing import Literal
+
+import dagster as dg
+
+from features.notes.bert import get_bert
+from features.notes.build import (
+    CHUNK_EMBEDDINGS_TABLE,
+    CHUNKS_TABLE,
+    NOTE_EMBEDDINGS_TABLE,
+    build_note_chunks,
+    build_note_embeddings,
+    open_lake,
+    write_shard,
+)
+from features.notes.tokenizer import load_tokenizer
+from features.weights import weights_policy
+from pipelines.partitions import shard_partitions
+from pipelines.resources import ClinfuseResource
+from warehouse.lake import publish
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer runs before any worker fork
+CODE_VERSION = "1"
+_NOTE_INPUTS = [dg.AssetKey(["raw", "note_discharge"]), dg.AssetKey(["raw", "note_radiology"])]
+
+
+class NotesConfig(dg.Config):
+    """`model`: a Hugging Face id (from the local cache), a directory, or `random-init:L<n>` (Bio_ClinicalBERT's
+    widths with n layers, randomly initialised: a CPU-sized stand-in); empty = the resource's notes_model.
+    `weights`: strict (error without pretrained weights) or auto (random-init fallback, recorded); empty =
+    the resource's setting ($CLINFUSE_WEIGHTS, else strict)."""
+
+    model: str = ""
+    weights: Literal["", "strict", "auto"] = ""
+    pooling: Literal["pooler", "mean"] = "pooler"
+    device: str = "auto"
+    batch_size: int = 32
+
+
+def _model(config: NotesConfig, clinfuse: ClinfuseResource) -> str:
+    return config.model or clinfuse.notes_model_id()
+
+
+def _policy(config: NotesConfig, clinfuse: ClinfuseResource) -> str:
+    return weights_policy(config.weights or None) if config.weights else clinfuse.weights_policy()
+
+
+def build_notes_assets(shards: int) -> list:
+    partitions = shard_partitions(shards)
+    policy = dg.BackfillPolicy.single_run()
+
+    @dg.asset(key=list(CHUNKS_TABLE), group_name="features", code_version=CODE_VERSION, deps=_NOTE_INPUTS,
+              partitions_def=partitions, backfill_policy=policy, kinds={"polars", "parquet"},
+              description="Discharge and radiology notes split on line boundaries into chunks of <= 512 "
+                          "wordpieces ([CLS]/[SEP] included); no chunk is dropped, over-long lines are split.")
+    def note_chunks(context: dg.AssetExecutionContext, config: NotesConfig, clinfuse: ClinfuseResource):
+        home = clinfuse.open_home()
+        tokenizer, source = load_tokenizer(_model(config, clinfuse), _policy(config, clinfuse))
+        totals = {"notes": 0, "empty_notes": 0, "chunks": 0, "seconds": 0.0}
+        con = open_lake(home)
+        try:
+            for key in context.partition_keys:
+                built = build_note_chunks(home, int(key), clinfuse.shards, tokenizer, con=con)
+                write_shard(con, "note_chunks", built.chunks, home.table_dir(*CHUNKS_TABLE) / f"shard={key}")
+                for k in totals:
+                    totals[k] += built.stats[k]
+        finally:
+            con.close()
+        publish(home, *CHUNKS_TABLE)
+        rate = totals["chunks"] / totals["seconds"] if totals["seconds"] else 0.0
+        return dg.MaterializeResult(metadata={**totals, "chunks_per_second": round(rate, 1),
+                                              "tokenizer_source": source})
+
+    specs = [dg.AssetSpec(list(t), group_name="embeddings", code_version=CODE_VERSION, partitions_def=partitions,
+                          deps=[dg.AssetKey(list(CHUNKS_TABLE))], kinds={"pytorch", "parquet"}, description=d)
+             for t, d in ((CHUNK_EMBEDDINGS_TABLE, "Bio_ClinicalBERT embedding (768) of every note chunk."),
+                          (NOTE_EMBEDDINGS_TABLE, "Per-note embedding: the chunks' mean weighted by wordpieces."))]
+
+    @dg.multi_asset(specs=specs, name="notes_clinicalbert", backfill_policy=policy, can_subset=False, pool="gpu")
+    def notes_clinicalbert(context: dg.AssetExecutionContext, config: NotesConfig, clinfuse: ClinfuseResource):
+        home = clinfuse.open_home()
+        bert = get_bert(_model(config, clinfuse), _policy(config, clinfuse), config.pooling)
+        rows = {CHUNK_EMBEDDINGS_TABLE: 0, NOTE_EMBEDDINGS_TABLE: 0}
+        seconds, device = 0.0, ""
+        con = open_lake(home)
+        try:
+            for key in context.partition_keys:
+                built = build_note_embeddings(home, int(key), clinfuse.shards, pooling=config.pooling,
+                                              device=config.device, batch_size=config.batch_size, bert=bert, con=con)
+                for table, frame in ((CHUNK_EMBEDDINGS_TABLE, built.chunks), (NOTE_EMBEDDINGS_TABLE, built.notes)):
+                    rows[table] += write_shard(con, table[1], frame, home.table_dir(*table) / f"shard={key}")
+                seconds += built.stats["seconds"]
+                device = built.stats["device"]
+        finally:
+            con.close()
+        for table in rows:
+            publish(home, *table)
+        for table, n in rows.items():
+            rate = rows[CHUNK_EMBEDDINGS_TABLE] / seconds if seconds else 0.0
+            yield dg.MaterializeResult(asset_key=list(table), metadata={
+                "rows": n, "weights_source": bert[2], "pooling": config.pooling, "device": device,
+                "chunks_per_second": round(rate, 2)})
+
+    return [note_chunks, notes_clinicalbert]
