@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from pipelines.assets import cohorts, haim, notes, raw, timeseries
+from pipelines.assets import cohorts, cxr, haim, notes, raw, timeseries
 from pipelines.io import LakeIOManager
 from pipelines.resources import ClinfuseResource, resource_from_env
 
 
 def build_assets(shards: int) -> list:
     return [*raw.ASSETS, *cohorts.ASSETS, *timeseries.build_timeseries_assets(shards), timeseries.splits,
-            *timeseries.NORMALIZERS, *notes.build_notes_assets(shards), haim.haim_samples,
+            *timeseries.NORMALIZERS, *notes.build_notes_assets(shards), *cxr.build_cxr_assets(shards), haim.haim_samples,
             *haim.build_haim_assets(shards)]
 
 

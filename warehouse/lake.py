@@ -224,3 +224,13 @@ def write_arrow(home: Home, schema: str, name: str, table, *, partition_by_shard
                              partition_by_shard=partition_by_shard)
     finally:
         con.close()
+
+
+def write_frame(con: duckdb.DuckDBPyConnection, frame, target: Path, *, order_by: str | None = None) -> int:
+    """Write a Polars/Arrow frame to `target` (one table, or one `shard=k` folder) through `write_parquet`."""
+    name = f"_frame_{uuid.uuid4().hex[:8]}"
+    con.register(name, frame.to_arrow() if hasattr(frame, "to_arrow") else frame)
+    try:
+        return write_parquet(con, f"SELECT * FROM {name}", target, order_by=order_by)
+    finally:
+        con.unregister(name)

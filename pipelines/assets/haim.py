@@ -9,7 +9,7 @@ from features.haim.build import build_haim, open_lake
 from features.haim.cohort import build_haim_samples, describe_haim_samples
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import publish, write_parquet
+from warehouse.lake import publish, write_frame
 
 CODE_VERSION = "1"
 _SAMPLE_INPUTS = [dg.AssetKey(["raw", t]) for t in
@@ -48,13 +48,8 @@ def build_haim_assets(shards: int) -> list:
                 with warnings_module.catch_warnings():  # reported once below, through the Dagster log
                     warnings_module.simplefilter("ignore")
                     frame, stats = build_haim(home, int(key), clinfuse.shards, config.mode, con=con)
-                con.register("_haim_frame", frame.to_arrow())
-                try:
-                    rows += write_parquet(con, "SELECT * FROM _haim_frame",
-                                          home.table_dir("features", "haim") / f"shard={key}",
-                                          order_by="subject_id, prediction_time, sample_id")
-                finally:
-                    con.unregister("_haim_frame")
+                rows += write_frame(con, frame, home.table_dir("features", "haim") / f"shard={key}",
+                                    order_by="subject_id, prediction_time, sample_id")
                 warnings.update(stats["warnings"])
                 for block in ("cxr_weights_source", "notes_weights_source"):
                     sources.update(stats.get(block, []))

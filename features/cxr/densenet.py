@@ -1,0 +1,279 @@
+"""DenseNet121-res224-chex image embeddings (torchxrayvision; SPEC §4 item 6, reference §4.7).
+
+Where the weights come from (torchxrayvision 1.5.x, `xrv.models.get_weights`): the file
+`chex-densenet121-d121-tw-lr001-rot45-tr15-sc15-seed0-best.pt` (the basename of the release URL) in the
+cache directory — `cache_dir` when given, else `xrv.utils.get_cache_dir()` = `~/.torchxrayvision/models_data/`
+(`~` is `$HOME`). When the file is absent, xrv downloads it (`utils.download`, to `<file>.part` then
+renamed). This module never lets it: strict policy raises `WeightsUnavailable` naming the exact path
+and URL; auto builds a randomly initialised model (seeded) with the same architecture AND the chex
+operating thresholds, pathology list and input resolution, so its outputs have the same semantics, and
+records weights_source `random-init`. The file is a pickled `nn.Module` (xrv loads it with
+`torch.load(weights_only=False)` and copies its `state_dict`).
+
+Per image (as HAIM, reference §4.7): the plain (non-CLAHE) uint8 224 x 224 tensor by default
+(`use_clahe=True` takes the CLAHE'd one) -> `xrv.datasets.normalize(img, 255)` = (2 * img / 255 - 1) * 1024
+-> [N, 1, 224, 224]. One forward of `model.features` gives both outputs:
+  * dense: ReLU -> global average pool -> 1024 floats (`model.features2`);
+  * pathologies: `model.classifier` -> sigmoid -> `xrv.models.op_norm` with the chex thresholds, exactly
+    what `model(x)` computes (checked by the tests), 18 values in `PATHOLOGIES` order
+    (`xrv.datasets.default_pathologies`).
+NaN policy: 7 of the 18 outputs are untrained with chex weights (`UNTRAINED`: NaN threshold, empty label
+in `model.pathologies`). xrv 1.5.7's `op_norm` already sets them to the constant 0.5; older versions
+produced NaN. We set them to 0.5 explicitly (`UNTRAINED_VALUE`) whatever the version, then assert that
+no output, dense or pathology, is NaN or infinite — a non-finite value left after that means broken
+weights or input and raises a ClinfuseError naming the images. Untrained outputs carry no information
+(reference §7 item 24): consumers should drop them; `TRAINED_MASK` says which.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+
+import numpy as np
+import polars as pl
+import torch
+import torch.nn.functional as F
+
+with warnings.catch_warnings():  # torchxrayvision's models.py calls warnings.filterwarnings("ignore") at
+    import torchxrayvision as xrv  # import time; this restores the process's filters afterwards
+
+from features.cxr.tensors import CROP, tensors_to_array
+from features.device import autocast, resolve_device
+from features.weights import RANDOM_INIT, missing_weights, weights_policy
+from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home
+
+WEIGHTS = "densenet121-res224-chex"
+XRV_VERSION = xrv.__version__
+PATHOLOGIES: tuple[str, ...] = tuple(xrv.datasets.default_pathologies)  # the 18 outputs, in order
+CHEX_LABELS: tuple[str, ...] = tuple(xrv.models.model_urls[WEIGHTS]["labels"])  # '' where untrained
+UNTRAINED: tuple[str, ...] = tuple(p for p, label in zip(PATHOLOGIES, CHEX_LABELS, strict=True) if not label)
+TRAINED_MASK: tuple[bool, ...] = tuple(bool(label) for label in CHEX_LABELS)
+UNTRAINED_VALUE = 0.5
+DENSE_DIM = 1024
+N_PATHOLOGIES = len(PATHOLOGIES)
+
+EMBEDDING_SCHEMA: dict[str, pl.DataType] = {
+    "dicom_id": pl.String, "subject_id": pl.Int64, "study_id": pl.Int64, "study_datetime": pl.Datetime("us"),
+    "view_position": pl.String, "dense": pl.Array(pl.Float32, DENSE_DIM),
+    "pathologies": pl.Array(pl.Float32, N_PATHOLOGIES), "weights_source": pl.String,
+}
+
+assert len(PATHOLOGIES) == 18 and all(not c or c == p for p, c in zip(PATHOLOGIES, CHEX_LABELS, strict=True)), \
+    f"torchxrayvision {XRV_VERSION}: chex labels no longer align with default_pathologies"
+
+
+def weights_file(cache_dir: str | os.PathLike | None = None) -> str:
+    """The path torchxrayvision reads the chex weights from (computed as `xrv.models.get_weights` does)."""
+    folder = str(cache_dir) if cache_dir is not None else xrv.utils.get_cache_dir()
+    name = os.path.basename(xrv.models.model_urls[WEIGHTS]["weights_url"])
+    return os.path.expanduser(os.path.join(folder, name))
+
+
+def _chex_like(model: xrv.models.DenseNet) -> xrv.models.DenseNet:
+    """Give a weights=None model the chex output semantics: thresholds, pathology list, input resolution."""
+    info = xrv.models.model_urls[WEIGHTS]
+    model.op_threshs = torch.tensor(info["op_threshs"], dtype=torch.float32)
+    model.targets = list(info["labels"])
+    model.pathologies = model.targets
+    model.input_resolution = info["input_resolution"]
+    return model
+
+
+def random_densenet(seed: int = 0) -> xrv.models.DenseNet:
+    """A randomly initialised DenseNet121 with chex semantics; the same seed gives the same weights."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = xrv.models.DenseNet(weights=None)
+    return _chex_like(model).eval()
+
+
+def load_densenet(
+    policy: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    seed: int = 0,
+) -> tuple[xrv.models.DenseNet, str]:
+    """(model in eval mode on the CPU, weights_source). Never downloads.
+
+    policy: 'strict' | 'auto' | None (CLINFUSE_WEIGHTS, else strict). cache_dir: torchxrayvision's cache
+    directory (default `~/.torchxrayvision/models_data/`). weights_source is
+    'torchxrayvision:densenet121-res224-chex (<file>)' or 'random-init'."""
+    policy = weights_policy(policy)
+    path = weights_file(cache_dir)
+    if not os.path.isfile(path):
+        url = xrv.models.model_urls[WEIGHTS]["weights_url"]
+        source = missing_weights(
+            f"torchxrayvision {WEIGHTS}",
+            f"Expected the file {os.path.basename(path)} at {path} (torchxrayvision's cache directory; "
+            f"set `cache_dir` or $HOME to use another). On a machine with internet access run "
+            f"`wget {url} -O {path}` (or `python -c \"import torchxrayvision as xrv; "
+            f"xrv.models.DenseNet(weights='{WEIGHTS}')\"`) and copy the file there.",
+            policy,
+        )
+        return random_densenet(seed), source
+    folder = os.path.dirname(path)
+    try:
+        model = xrv.models.DenseNet(weights=WEIGHTS, cache_dir=folder)  # finds the file: no download
+    except Exception as exc:  # noqa: BLE001 - a corrupt file raises anything torch.load/pickle can raise
+        raise ClinfuseError(f"{path}: cannot load torchxrayvision {WEIGHTS} weights "
+                            f"({type(exc).__name__}: {exc}); delete the file and provide it again") from None
+    return model.eval(), f"torchxrayvision:{WEIGHTS} ({path})"
+
+
+def normalize_batch(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [N, H, W] -> float32 [N, 1, H, W] in [-1024, 1024]: `xrv.datasets.normalize(img, 255)`, batched
+    (same float32 operations in the same order, so the values are identical)."""
+    x = images.to(torch.float32)
+    return ((2 * (x / 255) - 1.0) * 1024).unsqueeze(1)
+
+
+def forward_both(model: xrv.models.DenseNet, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dense [N, 1024], pathologies [N, 18]) with ONE pass through `model.features`.
+
+    dense = `model.features2(x)`; pathologies = `model(x)` (classifier -> sigmoid -> op_norm when the model
+    has thresholds, else sigmoid when `apply_sigmoid`, else the logits)."""
+    feats = model.features(x)
+    dense = F.adaptive_avg_pool2d(F.relu(feats), (1, 1)).flatten(1)
+    out = model.classifier(dense).float()
+    threshs = getattr(model, "op_threshs", None)
+    if threshs is not None:
+        out = xrv.models.op_norm(torch.sigmoid(out), threshs.to(out.device, torch.float32))
+    elif getattr(model, "apply_sigmoid", False):
+        out = torch.sigmoid(out)
+    return dense.float(), out
+
+
+def _untrained_mask(model) -> torch.Tensor:
+    threshs = getattr(model, "op_threshs", None)
+    if threshs is not None:
+        return torch.isnan(threshs.detach().cpu().float())
+    return torch.tensor([not t for t in model.pathologies]) if hasattr(model, "pathologies") \
+        else torch.zeros(N_PATHOLOGIES, dtype=torch.bool)
+
+
+def embed_arrays(
+    images: np.ndarray,
+    model: xrv.models.DenseNet,
+    device: torch.device | str = "cpu",
+    batch_size: int = 64,
+) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 [N, 224, 224] -> (dense float32 [N, 1024], pathologies float32 [N, 18]), batched, no grad.
+
+    Untrained outputs are set to UNTRAINED_VALUE; raises ClinfuseError if anything is still non-finite."""
+    device = resolve_device(device) if isinstance(device, str) else device
+    model = model.to(device).eval()
+    untrained = _untrained_mask(model)
+    n = images.shape[0]
+    dense = np.empty((n, DENSE_DIM), np.float32)
+    paths = np.empty((n, N_PATHOLOGIES), np.float32)
+    if not images.flags.writeable:  # e.g. np.frombuffer over stored bytes; torch wants writable memory
+        images = images.copy()
+    source = torch.from_numpy(np.ascontiguousarray(images))
+    if device.type == "cuda":
+        source = source.pin_memory()
+    with torch.inference_mode(), autocast(device):
+        for lo in range(0, n, batch_size):
+            x = normalize_batch(source[lo:lo + batch_size].to(device, non_blocking=True))
+            d, p = forward_both(model, x)
+            dense[lo:lo + batch_size] = d.cpu().numpy()
+            paths[lo:lo + batch_size] = p.cpu().numpy()
+    paths[:, untrained.numpy()] = UNTRAINED_VALUE
+    return dense, paths
+
+
+def embed_images(
+    tensors: pl.DataFrame,
+    model: xrv.models.DenseNet,
+    device: torch.device | str = "cpu",
+    batch_size: int = 64,
+    *,
+    use_clahe: bool = False,
+    weights_source: str | None = None,
+) -> pl.DataFrame:
+    """Embed every row of a tensor table (features.cxr_tensors) -> EMBEDDING_SCHEMA rows, same order.
+
+    Input column `plain` (HAIM: no CLAHE) unless `use_clahe`. `weights_source` (from `load_densenet`) is
+    stored on every row; default: taken from the model (`random-init` for a weights=None model)."""
+    column = "clahe" if use_clahe else "plain"
+    if weights_source is None:
+        path = getattr(model, "weights_filename_local", None)
+        weights_source = f"torchxrayvision:{model.weights} ({path})" if getattr(model, "weights", None) else RANDOM_INIT
+    chunk = max(batch_size, 1024)  # convert bytes -> arrays a chunk at a time (bounded memory)
+    dense_parts, path_parts = [], []
+    for lo in range(0, tensors.height, chunk):
+        d, p = embed_arrays(tensors_to_array(tensors.slice(lo, chunk), column), model, device, batch_size)
+        dense_parts.append(d)
+        path_parts.append(p)
+    dense = np.concatenate(dense_parts) if dense_parts else np.empty((0, DENSE_DIM), np.float32)
+    paths = np.concatenate(path_parts) if path_parts else np.empty((0, N_PATHOLOGIES), np.float32)
+    bad = ~(np.isfinite(dense).all(axis=1) & np.isfinite(paths).all(axis=1))
+    if bad.any():
+        ids = tensors["dicom_id"].filter(pl.Series(bad)).head(5).to_list()
+        raise ClinfuseError(f"DenseNet embeddings: {int(bad.sum())} image(s) gave NaN/inf outputs "
+                            f"(e.g. {ids}); weights source {weights_source}")
+    keys = tensors.select("dicom_id", "subject_id", "study_id", "study_datetime", "view_position")
+    frame = keys.with_columns(
+        pl.Series("dense", dense, pl.Array(pl.Float32, DENSE_DIM)),
+        pl.Series("pathologies", paths, pl.Array(pl.Float32, N_PATHOLOGIES)),
+        pl.lit(weights_source, pl.String).alias("weights_source"),
+    )
+    return frame.cast(EMBEDDING_SCHEMA)
+
+
+def with_fixed_widths(frame: pl.DataFrame) -> pl.DataFrame:
+    """An embedding table read back from Parquet (where `dense`/`pathologies` are variable lists: Parquet has
+    no fixed-size list, and DuckDB writes Arrow fixed-size lists as LIST) -> EMBEDDING_SCHEMA dtypes."""
+    out = frame
+    for name, width in (("dense", DENSE_DIM), ("pathologies", N_PATHOLOGIES)):
+        if name in out.columns and isinstance(out.schema[name], pl.List):
+            out = out.with_columns(pl.col(name).cast(pl.List(pl.Float32)).list.to_array(width))
+    return out
+
+
+def load_tensors(home: Home, shard: int | None = None, shards: int = DEFAULT_SHARDS) -> pl.DataFrame:
+    """The shard's rows of the lake table features.cxr_tensors (written by the caller from build_tensors)."""
+    from features.cxr.pairing import shard_filter
+    from features.timeseries.build import open_lake
+    from warehouse.cohorts import lake_views
+
+    table = home.table_dir("features", "cxr_tensors")
+    if not table.is_dir():
+        raise ClinfuseError("features.cxr_tensors does not exist: build the CXR tensors first")
+    con = open_lake(home)
+    try:
+        lake_views(con, home, ("features",))
+        return con.sql("SELECT dicom_id, subject_id, study_id, study_datetime, view_position, height, width, "
+                       f"clahe, plain FROM features.cxr_tensors WHERE {shard_filter(shard, shards)} "
+                       "ORDER BY subject_id, dicom_id").pl()
+    finally:
+        con.close()
+
+
+def build_embeddings(
+    tensors: pl.DataFrame,
+    policy: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    device: str = "auto",
+    batch_size: int = 64,
+    *,
+    use_clahe: bool = False,
+    model: tuple[xrv.models.DenseNet, str] | None = None,
+) -> tuple[pl.DataFrame, dict]:
+    """Load the model once (or take `model` = load_densenet's result) and embed `tensors`.
+
+    Returns (EMBEDDING_SCHEMA frame, stats: images, seconds, images_per_second, device, weights_source,
+    input column, xrv version, pathologies, untrained)."""
+    net, source = model or load_densenet(policy, cache_dir)
+    dev = resolve_device(device)
+    start = time.perf_counter()
+    frame = embed_images(tensors, net, dev, batch_size, use_clahe=use_clahe, weights_source=source)
+    seconds = time.perf_counter() - start
+    return frame, {
+        "images": frame.height, "seconds": round(seconds, 3),
+        "images_per_second": round(frame.height / seconds, 1) if seconds > 0 and frame.height else 0.0,
+        "device": str(dev), "weights_source": source, "input": "clahe" if use_clahe else "plain",
+        "torchxrayvision": XRV_VERSION, "pathologies": list(PATHOLOGIES), "untrained": list(UNTRAINED),
+        "model_pathologies": list(getattr(net, "pathologies", PATHOLOGIES)), "input_size": CROP,
+    }

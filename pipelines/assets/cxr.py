@@ -1,0 +1,152 @@
+"""Chest X-rays: pairing to ICU stays, CLAHE'd 224 tensors, DenseNet121-res224-chex embeddings (per shard)."""
+
+from typing import Literal
+
+import dagster as dg
+import numpy as np
+
+from features.cxr.densenet import PATHOLOGIES, build_embeddings, load_densenet, load_tensors
+from features.cxr.pairing import build_pairs
+from features.cxr.tensors import build_tensors
+from features.timeseries.build import open_lake
+from pipelines.partitions import shard_partitions
+from pipelines.resources import ClinfuseResource
+from warehouse.lake import publish, write_frame
+
+CODE_VERSION = "1"
+PAIR_TABLES = {"ihm": "cxr_pairs_ihm", "pheno": "cxr_pairs_pheno"}
+
+
+class PairingConfig(dg.Config):
+    """View positions kept (MedFuse: AP only); the latest image in the task window wins."""
+
+    views: list[str] = ["AP"]
+
+
+class DensenetConfig(dg.Config):
+    """`weights`: strict | auto (random-init fallback, recorded); empty = the resource's setting.
+    `use_clahe`: embed the CLAHE'd tensor instead of the plain one (HAIM embeds plain images)."""
+
+    weights: Literal["", "strict", "auto"] = ""
+    device: str = "auto"
+    batch_size: int = 64
+    use_clahe: bool = False
+
+
+def build_cxr_assets(shards: int) -> list:
+    partitions = shard_partitions(shards)
+    policy = dg.BackfillPolicy.single_run()
+
+    pair_specs = [dg.AssetSpec(["features", PAIR_TABLES[t]], group_name="features", code_version=CODE_VERSION,
+                               partitions_def=partitions, kinds={"polars", "parquet"},
+                               deps=[dg.AssetKey(["cohorts", cohort]), dg.AssetKey(["raw", "cxr_metadata"])],
+                               description=f"PARTIAL {cohort} samples with has_cxr and the latest image in the "
+                                           f"{window} window (PAIRED = has_cxr).")
+                  for t, cohort, window in (("ihm", "ihm_48h", "intime -> intime + 48 h"),
+                                            ("pheno", "phenotyping", "intime -> outtime"))]
+
+    @dg.multi_asset(specs=pair_specs, name="cxr_pairs", backfill_policy=policy, can_subset=False)
+    def cxr_pairs(context: dg.AssetExecutionContext, config: PairingConfig, clinfuse: ClinfuseResource):
+        home = clinfuse.open_home()
+        counts = {t: {"partial": 0, "paired": 0} for t in PAIR_TABLES}
+        con = open_lake(home)
+        try:
+            for key in context.partition_keys:
+                for task, table in PAIR_TABLES.items():
+                    frame, stats = build_pairs(home, task, int(key), clinfuse.shards, tuple(config.views), con=con)
+                    write_frame(con, frame, home.table_dir("features", table) / f"shard={key}",
+                                order_by="subject_id, stay_id")
+                    counts[task]["partial"] += stats["partial"]
+                    counts[task]["paired"] += stats["paired"]
+        finally:
+            con.close()
+        for task, table in PAIR_TABLES.items():
+            publish(home, "features", table)
+            c = counts[task]
+            yield dg.MaterializeResult(asset_key=["features", table], metadata={
+                **c, "paired_fraction": round(c["paired"] / c["partial"], 4) if c["partial"] else 0.0,
+                "views": ",".join(config.views)})
+
+    tensor_specs = [
+        dg.AssetSpec(["features", "cxr_tensors"], group_name="features", code_version=CODE_VERSION,
+                     partitions_def=partitions, kinds={"opencv", "parquet"},
+                     deps=[dg.AssetKey(["raw", "cxr_images"]), dg.AssetKey(["raw", "cxr_metadata"])],
+                     description="Every readable image: grayscale, CLAHE (clip 2.0, 8x8), short side 256, centre "
+                                 "crop 224, uint8 (`clahe` and `plain` as 224*224 bytes)."),
+        dg.AssetSpec(["features", "cxr_failures"], group_name="features", code_version=CODE_VERSION,
+                     partitions_def=partitions, kinds={"parquet"},
+                     deps=[dg.AssetKey(["raw", "cxr_images"])],
+                     description="Images that could not be used (missing file, not decodable, ...), with the reason."),
+    ]
+    tensor_checks = [dg.AssetCheckSpec("tensor_shapes", asset=["features", "cxr_tensors"],
+                                       description="every tensor is 224 x 224 bytes")]
+
+    @dg.multi_asset(specs=tensor_specs, check_specs=tensor_checks, name="cxr_tensors", backfill_policy=policy,
+                    can_subset=False)
+    def cxr_tensors(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
+        home = clinfuse.open_home()
+        totals = {"images": 0, "tensors": 0, "failures": 0, "seconds": 0.0}
+        bad_shapes = 0
+        con = open_lake(home)
+        try:
+            for key in context.partition_keys:
+                tensors, failures, stats = build_tensors(home, int(key), clinfuse.shards, con=con)
+                bad_shapes += tensors.filter((tensors["height"] != 224) | (tensors["width"] != 224)).height
+                write_frame(con, tensors, home.table_dir("features", "cxr_tensors") / f"shard={key}",
+                            order_by="subject_id, dicom_id")
+                write_frame(con, failures, home.table_dir("features", "cxr_failures") / f"shard={key}",
+                            order_by="subject_id, dicom_id")
+                for k in totals:
+                    totals[k] += stats[k]
+        finally:
+            con.close()
+        for table in ("cxr_tensors", "cxr_failures"):
+            publish(home, "features", table)
+        rate = totals["images"] / totals["seconds"] if totals["seconds"] else 0.0
+        yield dg.MaterializeResult(asset_key=["features", "cxr_tensors"], metadata={
+            "rows": totals["tensors"], "images_per_second": round(rate, 1), "shape": "224 x 224 uint8"})
+        yield dg.MaterializeResult(asset_key=["features", "cxr_failures"], metadata={"rows": totals["failures"]})
+        yield dg.AssetCheckResult(asset_key=["features", "cxr_tensors"], check_name="tensor_shapes",
+                                  passed=bad_shapes == 0, metadata={"wrong_shape": bad_shapes})
+
+    key = dg.AssetKey(["embeddings", "cxr_densenet121_chex"])
+
+    @dg.asset(key=key, group_name="embeddings", code_version=CODE_VERSION, partitions_def=partitions,
+              backfill_policy=policy, pool="gpu", kinds={"pytorch", "parquet"},
+              deps=[dg.AssetKey(["features", "cxr_tensors"])],
+              description="torchxrayvision densenet121-res224-chex: 1024 pooled features + 18 outputs per image "
+                          "(input scaled to [-1024, 1024] at 224 px).",
+              check_specs=[dg.AssetCheckSpec("no_nan", asset=key, description="no NaN in features or outputs")])
+    def cxr_densenet121_chex(context: dg.AssetExecutionContext, config: DensenetConfig, clinfuse: ClinfuseResource):
+        home = clinfuse.open_home()
+        policy = config.weights or clinfuse.weights_policy()
+        model = load_densenet(policy)  # one model instance for every shard of the run
+        rows, seconds, nan_rows, device = 0, 0.0, 0, ""
+        con = open_lake(home)
+        try:
+            for part in context.partition_keys:
+                frame, stats = build_embeddings(load_tensors(home, int(part), clinfuse.shards), device=config.device,
+                                                batch_size=config.batch_size, use_clahe=config.use_clahe, model=model)
+                nan_rows += _nan_rows(frame)
+                rows += write_frame(con, frame, home.table_dir(*key.path) / f"shard={part}",
+                                    order_by="subject_id, dicom_id")
+                seconds += stats["seconds"]
+                device = stats["device"]
+        finally:
+            con.close()
+        publish(home, *key.path)
+        yield dg.MaterializeResult(metadata={
+            "rows": rows, "weights_source": model[1], "device": device,
+            "images_per_second": round(rows / seconds, 1) if seconds else 0.0,
+            "pathologies": dg.MetadataValue.json(list(PATHOLOGIES)), "input": "clahe" if config.use_clahe else "plain"})
+        yield dg.AssetCheckResult(check_name="no_nan", passed=nan_rows == 0, severity=dg.AssetCheckSeverity.ERROR,
+                                  metadata={"rows_with_nan": nan_rows})
+
+    return [cxr_pairs, cxr_tensors, cxr_densenet121_chex]
+
+
+def _nan_rows(frame) -> int:
+    if frame.height == 0:
+        return 0
+    dense, outputs = frame["dense"].to_numpy(), frame["pathologies"].to_numpy()
+    return int((np.isnan(dense).any(axis=1) | np.isnan(outputs).any(axis=1)).sum())
