@@ -227,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True, metavar="DIR")
     f.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     f.set_defaults(func=cmd_demo_fetch)
+
+    from clinfuse.features_cli import add_features_parser
+
+    add_features_parser(sub)
     return parser
 
 

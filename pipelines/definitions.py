@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.assets import cohorts, cxr, haim, notes, raw, timeseries
+from pipelines.assets import cohorts, cxr, haim, notes, raw, store, timeseries
 from pipelines.io import LakeIOManager
 from pipelines.resources import ClinfuseResource, resource_from_env
 
@@ -10,7 +10,7 @@ from pipelines.resources import ClinfuseResource, resource_from_env
 def build_assets(shards: int) -> list:
     return [*raw.ASSETS, *cohorts.ASSETS, *timeseries.build_timeseries_assets(shards), timeseries.splits,
             *timeseries.NORMALIZERS, *notes.build_notes_assets(shards), *cxr.build_cxr_assets(shards), haim.haim_samples,
-            *haim.build_haim_assets(shards)]
+            *haim.build_haim_assets(shards), store.registry]
 
 
 def build_definitions(clinfuse: ClinfuseResource) -> dg.Definitions:

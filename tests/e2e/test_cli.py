@@ -14,7 +14,8 @@ import pytest
 
 from clinfuse.cli import build_parser, main
 
-COMMANDS = [[], ["synth"], ["ingest"], ["run"], ["sql"], ["ui"], ["doctor"], ["demo-data"], ["demo-data", "fetch"]]
+COMMANDS = [[], ["synth"], ["ingest"], ["run"], ["sql"], ["ui"], ["doctor"], ["demo-data"], ["demo-data", "fetch"],
+            ["features"], ["features", "get"], ["features", "latest"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "clinfuse")
@@ -32,7 +33,7 @@ def test_console_script_is_installed():
 
 def test_every_documented_command_exists():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert {"synth", "ingest", "run", "sql", "ui", "doctor", "demo-data"} <= set(sub.choices)
+    assert {"synth", "ingest", "run", "sql", "ui", "doctor", "demo-data", "features"} <= set(sub.choices)
 
 
 def _one_line_error(capsys) -> str:

@@ -1,0 +1,175 @@
+"""`clinfuse features get|latest`: point-in-time training frames and online lookup from the command line.
+
+Thin: both actions call `features.store`. Errors are ClinfuseError, which `clinfuse.cli.main` prints as one
+line (exit 1). `add_features_parser(sub)` adds the command to the main parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import sys
+import time
+
+from warehouse.lake import ClinfuseError
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _home(args):
+    from clinfuse.config import resolve_home
+
+    return resolve_home(args.home)
+
+
+def cmd_features_get(args) -> int:
+    from features.store import frame_report, get_training_frame, write_frame
+
+    home = _home(args)
+    start = time.monotonic()
+    frame = get_training_frame(args.entities, args.views, home=home, ttl=args.ttl, split=args.split,
+                               include_labels=not args.no_labels)
+    out = write_frame(frame, args.out)
+    report = frame_report(frame)
+    guards = report["guards"]
+    filled = []
+    for view in report["views"]:
+        probe = view["asof_column"] or (view["columns"][0] if view["columns"] else None)
+        if probe:
+            filled.append(f"{view['name']} {frame.num_rows - frame[probe].null_count}/{frame.num_rows}")
+    print(f"wrote {frame.num_rows:,} rows x {frame.num_columns} columns to {out} in {time.monotonic() - start:.2f}s"
+          f" (rows with values: {', '.join(filled)}; leakage rows {guards['leakage_rows']}, "
+          f"subjects crossing splits {guards['crossing_subjects']})")
+    return 0
+
+
+def _jsonable(value):
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "__str__") and not isinstance(value, int | float | str | bool | type(None)):
+        return str(value)
+    return value
+
+
+def rows_as_json(table) -> list[dict]:
+    """The rows of an Arrow table as JSON-ready dicts (times ISO 8601, bytes base64, NaN null)."""
+    return [_jsonable(row) for row in table.to_pylist()]
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return f"<{len(value):,} bytes>"
+    if isinstance(value, list):
+        if len(value) <= 4 and not any(isinstance(v, list | bytes) for v in value):
+            return "[" + ", ".join(_cell(v) for v in value) + "]"
+        inner = f" x {len(value[0])}" if value and isinstance(value[0], list) else ""
+        return f"[{len(value)}{inner} values]"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def print_table(table, max_columns: int = 12) -> None:
+    """Rows as aligned text: wide rows are shown transposed (one line per column)."""
+    rows = table.to_pylist()
+    names = table.column_names
+    if len(names) > max_columns:
+        for i, row in enumerate(rows):
+            if i:
+                print()
+            width = max(len(n) for n in names)
+            for n in names:
+                print(f"{n.ljust(width)}  {_cell(row[n])}")
+    else:
+        cells = [[_cell(r[n]) for n in names] for r in rows]
+        widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
+        print("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
+        print("  ".join("-" * w for w in widths))
+        for c in cells:
+            print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def cmd_features_latest(args) -> int:
+    from features.store import latest_features
+
+    keys = [k.strip() for k in args.keys.split(",") if k.strip()]
+    if not keys:
+        raise ClinfuseError("--keys: give at least one key, e.g. --keys 30000153,30001234")
+    table = latest_features(args.view, keys, home=_home(args))
+    if args.format == "json":
+        print(json.dumps(rows_as_json(table), indent=1))
+    else:
+        print_table(table)
+    return 0
+
+
+def add_features_parser(subparsers) -> argparse.ArgumentParser:
+    """Add `features get|latest` to the `clinfuse` sub-command parsers."""
+    p = subparsers.add_parser(
+        "features", help="point-in-time training frames and the latest feature vector per entity",
+        description="The feature store: `get` builds a point-in-time training frame (features as of each "
+                    "entity's prediction time, never later); `latest` looks up the latest feature vector of "
+                    "entities. Views: SELECT DISTINCT view, kind, status FROM store.registry.")
+    actions = p.add_subparsers(dest="features_command", metavar="ACTION", required=True)
+
+    g = actions.add_parser(
+        "get", help="point-in-time training frame -> Parquet",
+        description="For each entity row (entity keys + prediction_time) join the latest feature values with "
+                    "as-of <= prediction_time (sequences: every step up to it; label views by key), run the "
+                    "leakage and split guards, and write the frame as Parquet.")
+    g.add_argument("--home", help="home directory (default: $CLINFUSE_HOME or ./.clinfuse)")
+    g.add_argument("--entities", required=True, metavar="FILE",
+                   help="Parquet or CSV with the views' entity keys and prediction_time")
+    g.add_argument("--views", required=True, metavar="A,B", help="feature and label views, comma-separated")
+    g.add_argument("--out", required=True, metavar="FILE", help="output .parquet (or .arrow)")
+    g.add_argument("--ttl", metavar="AGE", help="maximum feature age, e.g. 24h, 90m, 7d (older values become null)")
+    g.add_argument("--split", choices=["train", "val", "test"], help="keep only this split (features.splits)")
+    g.add_argument("--no-labels", action="store_true", help="drop label views (an inference frame)")
+    g.set_defaults(func=cmd_features_get)
+
+    s = actions.add_parser(
+        "latest", help="latest feature vector of entities",
+        description="The latest row of a feature view per entity key (a sequence view: its last step; a label "
+                    "view: the key's labels). Unknown keys give empty values.")
+    s.add_argument("--home", help="home directory (default: $CLINFUSE_HOME or ./.clinfuse)")
+    s.add_argument("--view", required=True, help="feature view name, e.g. timeseries_ihm")
+    s.add_argument("--keys", required=True, metavar="K1,K2", help="entity key values, comma-separated")
+    s.add_argument("--format", choices=["table", "json"], default="table")
+    s.set_defaults(func=cmd_features_latest)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (`python -m clinfuse.features_cli features get ...`), same behaviour as `clinfuse`."""
+    parser = argparse.ArgumentParser(prog="clinfuse")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_features_parser(sub)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ClinfuseError as exc:
+        print(f"clinfuse: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
