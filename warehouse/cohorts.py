@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, create_view, engine, publish, write_parquet
+from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, engine, lake_views, publish, write_parquet
 
 SQL_DIR = Path(__file__).parent / "sql" / "cohorts"
 # Build order: a cohort may read the ones before it.
@@ -49,17 +49,6 @@ def describe_cohort(name: str) -> str:
     return "\n".join(lines).strip()
 
 
-def lake_views(con: duckdb.DuckDBPyConnection, home: Home, schemas: tuple[str, ...] = ("raw", "cohorts")) -> None:
-    """Create `schema.table` views on `con` over every lake table of `schemas` (no catalog lock needed)."""
-    for schema in schemas:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        base = home.lake / schema
-        if not base.is_dir():
-            continue
-        for table_dir in sorted(base.iterdir()):
-            if table_dir.is_dir() and not table_dir.name.startswith((".", "_")) \
-                    and next(table_dir.rglob("*.parquet"), None) is not None:
-                create_view(con, schema, table_dir.name, table_dir)
 
 
 def build_cohort(

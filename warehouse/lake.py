@@ -234,3 +234,33 @@ def write_frame(con: duckdb.DuckDBPyConnection, frame, target: Path, *, order_by
         return write_parquet(con, f"SELECT * FROM {name}", target, order_by=order_by)
     finally:
         con.unregister(name)
+
+
+def lake_views(con: duckdb.DuckDBPyConnection, home: Home,
+               schemas: tuple[str, ...] = ("raw", "cohorts", "features", "embeddings")) -> None:
+    """Create `schema.table` views on `con` over every lake table of `schemas` (no catalog lock needed)."""
+    for schema in schemas:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        base = home.lake / schema
+        if not base.is_dir():
+            continue
+        for table_dir in sorted(base.iterdir()):
+            if table_dir.is_dir() and not table_dir.name.startswith((".", "_")) \
+                    and next(table_dir.rglob("*.parquet"), None) is not None:
+                create_view(con, schema, table_dir.name, table_dir)
+
+
+def open_lake(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An engine connection with `schema.table` views over the whole lake (the catalog stays unlocked)."""
+    con = engine(home, threads=threads)
+    lake_views(con, home)
+    return con
+
+
+def shard_filter(shard: int | None, shards: int, column: str = "subject_id") -> str:
+    """SQL predicate selecting one subject shard (`subject_id % shards = shard`); TRUE for every shard."""
+    if shard is None:
+        return "TRUE"
+    if not 0 <= int(shard) < int(shards):
+        raise ValueError(f"shard must be in [0, {shards}), got {shard}")
+    return f"{column} % {int(shards)} = {int(shard)}"

@@ -234,16 +234,13 @@ def with_fixed_widths(frame: pl.DataFrame) -> pl.DataFrame:
 
 def load_tensors(home: Home, shard: int | None = None, shards: int = DEFAULT_SHARDS) -> pl.DataFrame:
     """The shard's rows of the lake table features.cxr_tensors (written by the caller from build_tensors)."""
-    from features.cxr.pairing import shard_filter
-    from features.timeseries.build import open_lake
-    from warehouse.cohorts import lake_views
+    from warehouse.lake import open_lake, shard_filter
 
     table = home.table_dir("features", "cxr_tensors")
     if not table.is_dir():
         raise ClinfuseError("features.cxr_tensors does not exist: build the CXR tensors first")
     con = open_lake(home)
     try:
-        lake_views(con, home, ("features",))
         return con.sql("SELECT dicom_id, subject_id, study_id, study_datetime, view_position, height, width, "
                        f"clahe, plain FROM features.cxr_tensors WHERE {shard_filter(shard, shards)} "
                        "ORDER BY subject_id, dicom_id").pl()

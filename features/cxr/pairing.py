@@ -28,7 +28,7 @@ from typing import Literal
 import duckdb
 import polars as pl
 
-from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home
+from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, shard_filter
 
 Task = Literal["ihm", "pheno"]
 TASKS: dict[str, str] = {"ihm": "ihm_48h", "pheno": "phenotyping"}  # task -> its cohort table
@@ -139,13 +139,6 @@ def pair_counts(partial: pl.DataFrame) -> dict:
 # ---------------------------------------------------------------- from the lake
 
 
-def shard_filter(shard: int | None, shards: int, column: str = "subject_id") -> str:
-    """SQL predicate selecting a subject shard (`subject_id % shards = shard`); TRUE for every shard."""
-    if shard is None:
-        return "TRUE"
-    if not 0 <= int(shard) < int(shards):
-        raise ValueError(f"shard must be in [0, {shards}), got {shard}")
-    return f"{column} % {int(shards)} = {int(shard)}"
 
 
 def load_metadata(con: duckdb.DuckDBPyConnection, home: Home, shard: int | None = None,
@@ -188,7 +181,7 @@ def build_pairs(
 
     Returns (frame with PARTIAL_COLUMNS, {task, cohort, shard, views, partial, paired, paired_fraction});
     `paired_samples(frame)` gives PAIRED. A home without MIMIC-CXR gives PARTIAL with no image."""
-    from features.timeseries.build import open_lake
+    from warehouse.lake import open_lake
 
     own = con is None
     con = con or open_lake(home)

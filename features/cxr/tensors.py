@@ -317,7 +317,8 @@ def load_images(con: duckdb.DuckDBPyConnection, home: Home, shard: int | None = 
     """Every image of the shard to process: raw.cxr_images (readable or not) left-joined to raw.cxr_metadata,
     plus metadata rows with no file (path null). Columns: dicom_id, subject_id, study_id, path,
     study_datetime, view_position; sorted by subject_id, dicom_id."""
-    from features.cxr.pairing import shard_filter, study_datetime
+    from features.cxr.pairing import study_datetime
+    from warehouse.lake import shard_filter
 
     has_images = home.table_dir("raw", "cxr_images").is_dir()
     has_meta = home.table_dir("raw", "cxr_metadata").is_dir()
@@ -362,7 +363,7 @@ def build_tensors(
 
     A shard with fewer than MIN_IMAGES_PER_WORKER images per requested worker is decoded in this process
     (same bytes; `num_workers` in the stats says what was used)."""
-    from features.timeseries.build import open_lake
+    from warehouse.lake import open_lake
 
     own = con is None
     con = con or open_lake(home)

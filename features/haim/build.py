@@ -70,15 +70,15 @@ from features.haim.layout import (
 )
 from features.haim.stats import series_statistics
 from features.haim.weights import fixed_time_weights, haim_time_weights, weighted_average
-from warehouse.cohorts import lake_views
 from warehouse.lake import (
     DEFAULT_SHARDS,
     ClinfuseError,
     Home,
     atomic_dir,
-    engine,
+    open_lake,
     parquet_glob,
     publish,
+    shard_filter,
     sql_str,
     write_parquet,
 )
@@ -98,11 +98,6 @@ TS_WIDTH = _o  # 451
 # ---------------------------------------------------------------- inputs
 
 
-def open_lake(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An engine connection with views over the lake's raw and cohort tables (no catalog lock held)."""
-    con = engine(home, threads=threads)
-    lake_views(con, home, ("raw", "cohorts"))
-    return con
 
 
 def table_scan(home: Home, schema: str, table: str, *, storage_order: bool = False) -> str | None:
@@ -124,12 +119,6 @@ def _sql(name: str, **scans: str) -> str:
     return text
 
 
-def _shard_filter(shard: int | None, shards: int) -> str:
-    if shard is None:
-        return "TRUE"
-    if not 0 <= int(shard) < int(shards):
-        raise ValueError(f"shard must be in [0, {shards}), got {shard}")
-    return f"subject_id % {int(shards)} = {int(shard)}"
 
 
 def load_samples(con: duckdb.DuckDBPyConnection, shard: int | None = None,
@@ -138,7 +127,7 @@ def load_samples(con: duckdb.DuckDBPyConnection, shard: int | None = None,
     try:
         return con.sql(
             "SELECT sample_id, subject_id, hadm_id, stay_id, dicom_id, study_id, prediction_time, admittime "
-            f"FROM cohorts.haim_samples WHERE {_shard_filter(shard, shards)} "
+            f"FROM cohorts.haim_samples WHERE {shard_filter(shard, shards)} "
             "ORDER BY subject_id, prediction_time, sample_id"
         ).pl()
     except duckdb.CatalogException:

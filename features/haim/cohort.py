@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import warehouse.cohorts as wc
-from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, engine, publish, write_parquet
+from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, engine, lake_views, publish, write_parquet
 
 NAME = "haim_samples"
 ORDER_BY = "subject_id, prediction_time, sample_id"  # unique: sample_id = dicom_id-hadm_id
@@ -54,7 +54,7 @@ def build_haim_samples(
     sql = haim_samples_sql(shards)
     con = engine(home, threads=threads)
     try:
-        wc.lake_views(con, home, ("raw",))
+        lake_views(con, home, ("raw",))
         n = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
         if n == 0 and not allow_empty:
             images = con.execute("SELECT count(*) FROM raw.cxr_metadata").fetchone()[0]

@@ -34,8 +34,7 @@ from features.notes.aggregate import aggregate_per_note, embedding_series
 from features.notes.bert import Pooling, embed_chunks, get_bert
 from features.notes.chunks import CHUNK_SCHEMA, chunk_notes, empty_chunks
 from features.notes.tokenizer import DEFAULT_MODEL, load_tokenizer, tokenizer_source
-from warehouse.cohorts import lake_views
-from warehouse.lake import DEFAULT_SHARDS, Home, atomic_dir, engine, publish, write_parquet
+from warehouse.lake import DEFAULT_SHARDS, Home, atomic_dir, open_lake, publish, shard_filter, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +68,8 @@ class NoteEmbeddings:
 # ---------------------------------------------------------------- inputs
 
 
-def open_lake(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An engine connection with views over the lake's raw and features tables (no catalog lock held)."""
-    con = engine(home, threads=threads)
-    lake_views(con, home, ("raw", "features"))
-    return con
 
 
-def _shard_filter(shard: int | None, shards: int) -> str:
-    if shard is None:
-        return "TRUE"
-    if not 0 <= int(shard) < int(shards):
-        raise ValueError(f"shard must be in [0, {shards}), got {shard}")
-    return f"subject_id % {int(shards)} = {int(shard)}"
 
 
 def _has_view(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
@@ -103,7 +91,7 @@ def load_notes(
         table = NOTE_SOURCES[source]
         if _has_view(con, "raw", table):
             parts.append(f"SELECT note_id, subject_id, hadm_id, note_type, '{source}' AS source, charttime, text "
-                         f"FROM raw.{table} WHERE {_shard_filter(shard, shards)}")
+                         f"FROM raw.{table} WHERE {shard_filter(shard, shards)}")
     if not parts:
         return pl.DataFrame(schema=NOTE_SCHEMA)
     frame = con.sql(" UNION ALL ".join(parts) + " ORDER BY subject_id, charttime NULLS LAST, note_id").pl()
@@ -115,7 +103,7 @@ def load_chunks(con: duckdb.DuckDBPyConnection, shard: int | None = None, shards
     if not _has_view(con, *CHUNKS_TABLE):
         return None
     frame = con.sql(f"SELECT {', '.join(CHUNK_SCHEMA)} FROM features.note_chunks "
-                    f"WHERE {_shard_filter(shard, shards)} ORDER BY {ORDER_BY['note_chunks']}").pl()
+                    f"WHERE {shard_filter(shard, shards)} ORDER BY {ORDER_BY['note_chunks']}").pl()
     return frame.select([pl.col(c).cast(t) for c, t in CHUNK_SCHEMA.items()])
 
 

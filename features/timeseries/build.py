@@ -29,9 +29,18 @@ from features.timeseries.cleaning import CLEANING_MODES, CleaningMode, clean_eve
 from features.timeseries.discretize import IHM_HOURS, Discretized, timeseries_ihm, timeseries_pheno
 from features.timeseries.events import extract_events
 from features.timeseries.layout import COLUMNS
-from warehouse.cohorts import build_cohorts, lake_views
+from warehouse.cohorts import build_cohorts
 from warehouse.cohorts import describe_cohort as describe_sql_cohort
-from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, atomic_dir, engine, publish, write_parquet
+from warehouse.lake import (
+    DEFAULT_SHARDS,
+    ClinfuseError,
+    Home,
+    atomic_dir,
+    open_lake,
+    publish,
+    shard_filter,
+    write_parquet,
+)
 
 TASK_COHORTS: tuple[str, ...] = ("ihm_48h", "phenotyping")
 FEATURE_TABLES: tuple[str, ...] = ("timeseries_ihm", "timeseries_pheno")
@@ -82,26 +91,15 @@ class TaskFrames:
 # ---------------------------------------------------------------- inputs
 
 
-def open_lake(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An engine connection with views over the lake's raw and cohort tables (no catalog lock held)."""
-    con = engine(home, threads=threads)
-    lake_views(con, home, ("raw", "cohorts"))
-    return con
 
 
-def _shard_filter(shard: int | None, shards: int) -> str:
-    if shard is None:
-        return "TRUE"
-    if not 0 <= int(shard) < int(shards):
-        raise ValueError(f"shard must be in [0, {shards}), got {shard}")
-    return f"subject_id % {int(shards)} = {int(shard)}"
 
 
 def load_stays(con: duckdb.DuckDBPyConnection, shard: int | None = None, shards: int = DEFAULT_SHARDS) -> pl.DataFrame:
     """The shard's stays of `cohorts.icu_stays` (every column but the stored shard), sorted by stay_id."""
     try:
         rel = con.sql(f"SELECT * EXCLUDE (shard) FROM cohorts.icu_stays "
-                      f"WHERE {_shard_filter(shard, shards)} ORDER BY stay_id")
+                      f"WHERE {shard_filter(shard, shards)} ORDER BY stay_id")
     except duckdb.CatalogException:
         raise ClinfuseError("cohorts.icu_stays does not exist: build the SQL cohorts first "
                             "(warehouse.cohorts.build_cohorts)") from None

@@ -8,10 +8,9 @@ import numpy as np
 from features.cxr.densenet import PATHOLOGIES, build_embeddings, load_densenet, load_tensors
 from features.cxr.pairing import build_pairs
 from features.cxr.tensors import build_tensors
-from features.timeseries.build import open_lake
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import publish, write_frame
+from warehouse.lake import open_lake, publish, write_frame
 
 CODE_VERSION = "1"
 PAIR_TABLES = {"ihm": "cxr_pairs_ihm", "pheno": "cxr_pairs_pheno"}

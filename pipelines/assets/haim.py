@@ -5,11 +5,11 @@ from typing import Literal
 
 import dagster as dg
 
-from features.haim.build import build_haim, open_lake
+from features.haim.build import build_haim
 from features.haim.cohort import build_haim_samples, describe_haim_samples
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import publish, write_frame
+from warehouse.lake import open_lake, publish, write_frame
 
 CODE_VERSION = "1"
 _SAMPLE_INPUTS = [dg.AssetKey(["raw", t]) for t in

@@ -7,12 +7,12 @@ import polars as pl
 
 from features.resources import phenotype_names
 from features.splits import make_splits, reference_splits, split_fractions, subjects_in_several_splits
-from features.timeseries.build import SCHEMA_OF, build_task_frames, describe_cohort, open_lake, write_shard
+from features.timeseries.build import SCHEMA_OF, build_task_frames, describe_cohort, write_shard
 from features.timeseries.layout import CONTINUOUS_COLUMNS
 from features.timeseries.normalizer import fit_normalizer
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import parquet_glob, publish
+from warehouse.lake import open_lake, parquet_glob, publish
 
 CODE_VERSION = "1"
 TABLES = ("ihm_48h", "phenotyping", "timeseries_ihm", "timeseries_pheno")

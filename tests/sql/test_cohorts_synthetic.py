@@ -78,7 +78,8 @@ def test_cohorts_are_not_empty(synth_home, built):
 
 
 def test_union_of_shards_equals_the_all_at_once_build(synth_home):
-    from features.timeseries.build import build_task_frames, open_lake
+    from features.timeseries.build import build_task_frames
+    from warehouse.lake import open_lake
 
     home = synth_home[0]
     con = open_lake(home)
@@ -147,8 +148,9 @@ def test_task_cohorts_have_one_row_per_sample_and_match_their_time_series(built,
 
 def test_ihm_cohort_agrees_with_the_library_rule(synth_home, built):
     """The cohort is derived from the discretised frame; the library's own ihm/pheno stay rules agree."""
-    from features.timeseries.build import cleaned_events, load_stays, open_lake
+    from features.timeseries.build import cleaned_events, load_stays
     from features.timeseries.discretize import ihm_stay_ids, pheno_stay_ids
+    from warehouse.lake import open_lake
 
     home, _, _, _, frames = built
     con = open_lake(home)

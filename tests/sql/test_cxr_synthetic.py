@@ -32,7 +32,7 @@ def synth_home(tmp_path_factory):
 
 
 def _sql(home, query: str) -> pl.DataFrame:
-    from features.timeseries.build import open_lake
+    from warehouse.lake import open_lake
 
     con = open_lake(home)
     try:

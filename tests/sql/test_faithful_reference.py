@@ -303,10 +303,10 @@ def reference():
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    from features.timeseries.build import build_task_frames, open_lake
+    from features.timeseries.build import build_task_frames
     from warehouse.cohorts import build_cohorts
     from warehouse.ingest import ingest
-    from warehouse.lake import Home
+    from warehouse.lake import Home, open_lake
     from warehouse.sources import Sources
 
     home = Home.open(tmp_path_factory.mktemp("faithful") / "home")

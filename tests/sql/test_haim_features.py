@@ -321,7 +321,8 @@ def test_write_haim_publishes_a_deterministic_view(home):
 
 def test_prediction_minute_bound_and_one_second_earlier(home):
     """Fixed mode bounds are strict at full resolution: an event one second before counts, at the time not."""
-    from features.haim.build import open_lake, select_sources
+    from features.haim.build import select_sources
+    from warehouse.lake import open_lake
 
     con = open_lake(home)
     try:
