@@ -27,9 +27,13 @@ ORDER_BY = "subject_id, stay_id"
 
 
 def cohort_sql_path(name: str) -> Path:
-    if name not in COHORTS:
-        raise ValueError(f"unknown SQL cohort {name!r}; known: {', '.join(COHORTS)}")
-    return SQL_DIR / f"{name}.sql"
+    """`warehouse/sql/cohorts/<name>.sql`. COHORTS lists the ones `build_cohorts` builds; other SQL cohorts
+    (haim_samples, which may be empty) are built by their own callers through `build_cohort`."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        known = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
+        raise ValueError(f"unknown SQL cohort {name!r}; known: {', '.join(known)}")
+    return path
 
 
 def cohort_sql(name: str, shards: int = DEFAULT_SHARDS) -> str:
@@ -58,13 +62,14 @@ def build_cohort(
     *,
     allow_empty: bool = False,
     threads: int | None = None,
+    order_by: str = ORDER_BY,
 ) -> int:
     """Materialise `lake/cohorts/<name>/` (sharded, atomic) and publish `cohorts.<name>`; return its rows.
 
     An empty cohort is an error (nothing is written) unless `allow_empty`.
     """
     sql = cohort_sql(name, shards)
-    missing = [dep for dep in DEPENDS_ON[name] if not home.table_dir("cohorts", dep).is_dir()]
+    missing = [dep for dep in DEPENDS_ON.get(name, ()) if not home.table_dir("cohorts", dep).is_dir()]
     if missing:
         raise ClinfuseError(f"cohorts.{name} needs cohorts.{missing[0]}: build it first")
     if not home.table_dir("raw", "icu_icustays").is_dir():
@@ -76,7 +81,7 @@ def build_cohort(
         if n == 0 and not allow_empty:
             raise ClinfuseError(f"cohorts.{name} is empty: no ICU stay passes its rules "
                                 f"(raw.icu_icustays has {_count(con, 'raw.icu_icustays')} rows)")
-        rows = write_parquet(con, sql, home.table_dir("cohorts", name), partition_by_shard=True, order_by=ORDER_BY)
+        rows = write_parquet(con, sql, home.table_dir("cohorts", name), partition_by_shard=True, order_by=order_by)
     finally:
         con.close()
     publish(home, "cohorts", name)

@@ -13,31 +13,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import warehouse.cohorts as wc
-from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, engine, lake_views, publish, write_parquet
+from warehouse.lake import DEFAULT_SHARDS, Home
 
 NAME = "haim_samples"
 ORDER_BY = "subject_id, prediction_time, sample_id"  # unique: sample_id = dicom_id-hadm_id
 
 
 def sql_path() -> Path:
-    return Path(wc.SQL_DIR) / f"{NAME}.sql"
+    return wc.cohort_sql_path(NAME)
 
 
 def haim_samples_sql(shards: int = DEFAULT_SHARDS) -> str:
     """The cohort's SELECT with the shard count filled in."""
-    if int(shards) < 1:
-        raise ValueError(f"shards must be >= 1, got {shards}")
-    return sql_path().read_text().replace("{shards}", str(int(shards)))
+    return wc.cohort_sql(NAME, shards)
 
 
 def describe_haim_samples() -> str:
-    """The inclusion rules: the SQL file's header comment without the comment marks."""
-    lines = []
-    for line in sql_path().read_text().splitlines():
-        if not line.startswith("--"):
-            break
-        lines.append(line[3:] if line.startswith("-- ") else line[2:])
-    return "\n".join(lines).strip()
+    """The inclusion rules: the SQL file's header comment."""
+    return wc.describe_cohort(NAME)
 
 
 def build_haim_samples(
@@ -47,21 +40,6 @@ def build_haim_samples(
     allow_empty: bool = True,
     threads: int | None = None,
 ) -> int:
-    """Materialise `lake/cohorts/haim_samples/` (sharded by subject_id % shards, atomic) and publish
-    `cohorts.haim_samples`; return its rows. Empty (no MIMIC-CXR source) is allowed unless `allow_empty=False`."""
-    if not home.table_dir("raw", "icu_icustays").is_dir():
-        raise ClinfuseError(f"{home.root}: no raw tables; run `clinfuse ingest` first")
-    sql = haim_samples_sql(shards)
-    con = engine(home, threads=threads)
-    try:
-        lake_views(con, home, ("raw",))
-        n = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-        if n == 0 and not allow_empty:
-            images = con.execute("SELECT count(*) FROM raw.cxr_metadata").fetchone()[0]
-            raise ClinfuseError(f"cohorts.{NAME} is empty: no chest X-ray lies inside an admission with an ICU stay "
-                                f"(raw.cxr_metadata has {images} rows)")
-        rows = write_parquet(con, sql, home.table_dir("cohorts", NAME), partition_by_shard=True, order_by=ORDER_BY)
-    finally:
-        con.close()
-    publish(home, "cohorts", NAME)
-    return rows
+    """Materialise `lake/cohorts/haim_samples/` (sharded, atomic) and publish `cohorts.haim_samples`; return its
+    rows. Empty (a source without MIMIC-CXR) is allowed unless `allow_empty=False`."""
+    return wc.build_cohort(home, NAME, shards, allow_empty=allow_empty, threads=threads, order_by=ORDER_BY)

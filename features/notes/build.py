@@ -34,7 +34,15 @@ from features.notes.aggregate import aggregate_per_note, embedding_series
 from features.notes.bert import Pooling, embed_chunks, get_bert
 from features.notes.chunks import CHUNK_SCHEMA, chunk_notes, empty_chunks
 from features.notes.tokenizer import DEFAULT_MODEL, load_tokenizer, tokenizer_source
-from warehouse.lake import DEFAULT_SHARDS, Home, atomic_dir, open_lake, publish, shard_filter, write_parquet
+from warehouse.lake import (
+    DEFAULT_SHARDS,
+    Home,
+    atomic_dir,
+    open_lake,
+    publish,
+    shard_filter,
+    write_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -221,11 +229,7 @@ def build_note_embeddings(
 
 def write_shard(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, shard_dir) -> int:
     """Write one shard of a notes table to `shard_dir` with the lake's one Parquet writer; return its rows."""
-    con.register("_notes_frame", frame.to_arrow())
-    try:
-        return write_parquet(con, "SELECT * FROM _notes_frame", shard_dir, order_by=ORDER_BY[name])
-    finally:
-        con.unregister("_notes_frame")
+    return write_frame(con, frame.drop("shard", strict=False), shard_dir, order_by=ORDER_BY[name])
 
 
 def build_all(

@@ -39,7 +39,7 @@ from warehouse.lake import (
     open_lake,
     publish,
     shard_filter,
-    write_parquet,
+    write_frame,
 )
 
 TASK_COHORTS: tuple[str, ...] = ("ihm_48h", "phenotyping")
@@ -260,11 +260,7 @@ SCHEMA_OF = {"ihm_48h": "cohorts", "phenotyping": "cohorts",
 def write_shard(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, shard_dir) -> int:
     """Write one shard of a task table to `shard_dir` (e.g. `<table>/shard=3`), without the `shard`
     column (the hive directory carries it), with the lake's one Parquet writer; returns the rows."""
-    con.register("_build_frame", frame.drop("shard", strict=False).to_arrow())
-    try:
-        return write_parquet(con, "SELECT * FROM _build_frame", shard_dir, order_by=ORDER_BY[name])
-    finally:
-        con.unregister("_build_frame")
+    return write_frame(con, frame.drop("shard", strict=False), shard_dir, order_by=ORDER_BY[name])
 
 
 def build_all(
