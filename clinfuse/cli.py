@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from clinfuse.output import print_aligned
 from warehouse.lake import ClinfuseError
 
 # -------------------------------------------------------------------------- helpers
@@ -127,13 +128,7 @@ def cmd_sql(args) -> int:
     elif args.format == "json":
         print(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str, indent=1))
     else:
-        cells = [[_format_value(v) for v in row] for row in rows]
-        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-        print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-        print("  ".join("-" * w for w in widths))
-        for r in cells:
-            print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
-        print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+        print_aligned(columns, [[_format_value(v) for v in row] for row in rows])
     return 0
 
 

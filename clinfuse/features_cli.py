@@ -13,6 +13,7 @@ import json
 import sys
 import time
 
+from clinfuse.output import print_aligned
 from warehouse.lake import ClinfuseError
 
 
@@ -98,14 +99,9 @@ def print_table(table, max_columns: int = 12) -> None:
             width = max(len(n) for n in names)
             for n in names:
                 print(f"{n.ljust(width)}  {_cell(row[n])}")
+        print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     else:
-        cells = [[_cell(r[n]) for n in names] for r in rows]
-        widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
-        print("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
-        print("  ".join("-" * w for w in widths))
-        for c in cells:
-            print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
-    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+        print_aligned(names, [[_cell(r[n]) for n in names] for r in rows])
 
 
 def cmd_features_latest(args) -> int:
