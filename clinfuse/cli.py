@@ -236,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     except ClinfuseError as exc:
         print(f"clinfuse: error: {exc}", file=sys.stderr)
         return 1
+    except (OSError, ValueError) as exc:  # bad argument values and unwritable paths: one line, not a traceback
+        print(f"clinfuse: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("clinfuse: interrupted", file=sys.stderr)
         return 130

@@ -77,19 +77,29 @@ class Home:
 
 # ---------------------------------------------------------------- atomic table directories
 
+def _staging(target: Path, kind: str) -> tuple[Path, str]:
+    """Where the temporary and old copies of `target` live: beside it, or, for a `shard=k` folder, beside
+    its table, never inside the table folder that readers glob (a hidden folder there breaks every read)."""
+    if target.name.startswith("shard="):
+        return target.parent.parent, f".{target.parent.name}.{target.name}.{kind}-"
+    return target.parent, f".{target.name}.{kind}-"
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a fresh temporary directory; on success it replaces `target`, on failure it is removed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     recover_dir(target)
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    folder, prefix = _staging(target, "tmp")
+    tmp = folder / f"{prefix}{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    folder, prefix = _staging(target, "old")
+    old = folder / f"{prefix}{uuid.uuid4().hex[:8]}"
     if target.exists():
         os.rename(target, old)
     os.rename(tmp, target)
@@ -98,11 +108,13 @@ def atomic_dir(target: Path) -> Iterator[Path]:
 
 def recover_dir(target: Path) -> None:
     """Finish or undo a swap that a killed process left between its two renames."""
-    leftovers = sorted(target.parent.glob(f".{target.name}.old-*"))
+    folder, prefix = _staging(target, "old")
+    leftovers = sorted(folder.glob(f"{prefix}*"))
     if not target.exists() and leftovers:
         os.rename(leftovers[-1], target)
         leftovers = leftovers[:-1]
-    for path in leftovers + sorted(target.parent.glob(f".{target.name}.tmp-*")):
+    tmp_folder, tmp_prefix = _staging(target, "tmp")
+    for path in leftovers + sorted(tmp_folder.glob(f"{tmp_prefix}*")):
         shutil.rmtree(path, ignore_errors=True)
 
 

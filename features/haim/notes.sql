@@ -7,8 +7,9 @@
 --
 -- fixed (default): charttime < prediction_time AND the note was available before it: storetime < prediction_time;
 --   when storetime is unknown, a radiology note charted within the prediction minute is taken to be the report of
---   the sample's own study and excluded (charttime < prediction time floored to the minute). The report of the
---   sample's study is therefore never used (HAIM's label leakage, §7 item 23).
+--   the sample's own study and excluded (charttime < prediction time floored to the minute), and a discharge
+--   summary (charted at midnight of the discharge day, written at discharge) counts only from the end of that
+--   day. The report of the sample's study is therefore never used (HAIM's label leakage, §7 item 23).
 -- faithful (HAIM): charttime <= the prediction time floored to the minute; storetime ignored (so the report of
 --   the sample's own study, charted at the study minute and written hours later, is included).
 WITH samples AS (
@@ -34,5 +35,6 @@ WHERE n.source IN (SELECT source FROM _haim_note_types)
   AND CASE WHEN $faithful THEN n.charttime <= s.prediction_minute
            ELSE n.charttime < s.prediction_time
                 AND CASE WHEN st.storetime IS NOT NULL THEN st.storetime < s.prediction_time
+                         WHEN n.source = 'discharge' THEN n.charttime + INTERVAL 1 DAY < s.prediction_minute
                          ELSE n.source <> 'radiology' OR n.charttime < s.prediction_minute END
       END

@@ -127,12 +127,19 @@ def aggregate_per_sample(
 
     smp = samples.with_row_index("_s")
     notes = (note_embeddings.with_row_index("_e")
-             .select("_e", *keys, pl.col(type_column).alias("_type"), "charttime")
+             .select("_e", *keys, pl.col(type_column).alias("_type"), "charttime", pl.col("source").alias("_source"))
              .filter(pl.col("_type").is_in(types) & pl.col("charttime").is_not_null())
              .with_columns(pl.col("_type").replace_strict({t: i for i, t in enumerate(types)},
                                                           return_dtype=pl.Int64).alias("_t")))
-    before = (pl.col("charttime") < pl.col("prediction_time")) if strictly_before \
-        else (pl.col("charttime") <= pl.col("prediction_time"))
+    if strictly_before:
+        # charttime has minute resolution, the prediction time seconds: a report charted in the image's own
+        # minute is that study's report. A discharge summary is charted at midnight of the discharge day but
+        # written at discharge: it counts as available only from the end of its charted day.
+        available = pl.when(pl.col("_source") == "discharge").then(pl.col("charttime") + pl.duration(days=1)) \
+            .otherwise(pl.col("charttime"))
+        before = available < pl.col("prediction_time").dt.truncate("1m")
+    else:
+        before = pl.col("charttime") <= pl.col("prediction_time")
     cols = ["_s", *keys, "prediction_time", *(["admittime"] if "admittime" in needed else [])]
     pairs = (smp.select(cols).filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
              .join(notes, on=keys, how="inner").filter(before))

@@ -68,7 +68,11 @@ def discretize(
         .sort("variable", "value_str")
     )
     grid = _grid(periods).join(_last_per_bin(coded), on=["stay_id", "step"], how="left")
-    asof = pl.col("_bin_max_hours").cum_max().forward_fill().over("stay_id").alias("asof_hours")
+    # A step is known no earlier than its start: an empty step after the last event must not look older than
+    # it is, or point-in-time retrieval would hand out steps that begin after the prediction time.
+    last_event = pl.col("_bin_max_hours").cum_max().forward_fill().over("stay_id")
+    step_start = pl.when(last_event.is_not_null()).then(pl.col("step").cast(pl.Float64) * timestep)
+    asof = pl.max_horizontal(last_event, step_start).alias("asof_hours")
     grid = grid.sort("stay_id", "step").select("stay_id", "step", asof, *_step_columns(dtype))
     frame, unseen_frame = pl.collect_all([grid, unseen])
     return Discretized(frame=frame, unseen=unseen_frame)

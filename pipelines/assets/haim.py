@@ -5,7 +5,7 @@ from typing import Literal
 
 import dagster as dg
 
-from features.haim.build import build_haim
+from features.haim.build import build_haim, haim_table_name
 from features.haim.cohort import build_haim_samples, describe_haim_samples
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
@@ -24,7 +24,9 @@ def haim_samples(clinfuse: ClinfuseResource) -> dg.MaterializeResult:
 
 
 class HaimConfig(dg.Config):
-    """`fixed` (default) uses only data strictly before each image; `faithful` reproduces HAIM's code, leaks included."""
+    """`fixed` (default) uses only data strictly before each image and writes features.haim; `faithful`
+    reproduces HAIM's code, leaks included, and writes features.haim_faithful so it never replaces the
+    leakage-free table."""
 
     mode: Literal["fixed", "faithful"] = "fixed"
 
@@ -41,6 +43,7 @@ def build_haim_assets(shards: int) -> list:
                           "(99 chart, 242 lab, 110 procedure), vision 2,084, notes 768 per note type.")
     def haim(context: dg.AssetExecutionContext, config: HaimConfig, clinfuse: ClinfuseResource):
         home = clinfuse.open_home()
+        table = haim_table_name(config.mode)
         rows, warnings, sources = 0, set(), set()
         con = open_lake(home)
         try:
@@ -48,18 +51,18 @@ def build_haim_assets(shards: int) -> list:
                 with warnings_module.catch_warnings():  # reported once below, through the Dagster log
                     warnings_module.simplefilter("ignore")
                     frame, stats = build_haim(home, int(key), clinfuse.shards, config.mode, con=con)
-                rows += write_frame(con, frame, home.table_dir("features", "haim") / f"shard={key}",
+                rows += write_frame(con, frame, home.table_dir("features", table) / f"shard={key}",
                                     order_by="subject_id, prediction_time, sample_id")
                 warnings.update(stats["warnings"])
                 for block in ("cxr_weights_source", "notes_weights_source"):
                     sources.update(stats.get(block, []))
         finally:
             con.close()
-        publish(home, "features", "haim")
+        publish(home, "features", table)
         for message in sorted(warnings):
             context.log.warning(message)
         return dg.MaterializeResult(metadata={
-            "rows": rows, "mode": config.mode, "warnings": "; ".join(sorted(warnings)) or "none",
+            "rows": rows, "mode": config.mode, "table": f"features.{table}", "warnings": "; ".join(sorted(warnings)) or "none",
             "weights_source": ", ".join(sorted(sources)) or "n/a"})
 
     return [haim]

@@ -108,12 +108,13 @@ class SplitConfig(dg.Config):
 
 
 @dg.asset(key=["features", "splits"], group_name="features", code_version=CODE_VERSION,
-          deps=[dg.AssetKey(["cohorts", "icu_stays"])], kinds={"polars", "parquet"},
-          description="subject_id -> split (train/val/test), subject-level and seeded (70/10/20 by default).",
+          deps=[dg.AssetKey(["raw", "hosp_patients"])], kinds={"polars", "parquet"},
+          description="subject_id -> split (train/val/test) for every patient, subject-level and seeded "
+                      "(70/10/20 by default), shared by every task (MedFuse and HAIM cohorts alike).",
           check_specs=[dg.AssetCheckSpec("no_subject_in_two_splits", asset=["features", "splits"])])
 def splits(context: dg.AssetExecutionContext, config: SplitConfig, clinfuse: ClinfuseResource):
     home = clinfuse.open_home()
-    subjects = pl.scan_parquet(parquet_glob(home.table_dir("cohorts", "icu_stays")), hive_partitioning=True) \
+    subjects = pl.scan_parquet(parquet_glob(home.table_dir("raw", "hosp_patients")), hive_partitioning=True) \
         .select("subject_id").unique().collect()["subject_id"]
     frame = reference_splits(subjects) if config.reference else \
         make_splits(subjects, config.seed, (config.train, config.val, config.test))

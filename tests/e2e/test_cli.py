@@ -137,3 +137,14 @@ def test_synth_then_the_printed_ingest_command_works(tmp_path, capsys):
     args = command.removeprefix("ingest with: clinfuse ").split()
     assert "--mimic-note" not in args  # notes were not generated, so they are not offered
     assert main([*args, "--home", str(tmp_path / "home")]) == 0
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["synth", "--patients", "-1"], "patients"),
+    (["synth", "--out", "/proc/clinfuse-cannot-write-here", "--patients", "2"], "/proc/clinfuse-cannot-write-here"),
+])
+def test_bad_values_and_unwritable_paths_are_one_line_errors(argv, fragment, tmp_path, capsys):
+    if "--out" not in argv:
+        argv = [*argv, "--out", str(tmp_path / "s")]
+    assert main(argv) == 1
+    assert fragment in _one_line_error(capsys)

@@ -46,3 +46,12 @@ def test_no_feature_time_after_prediction_time(materialised, cohort, table):
     assert joined.height > 0
     late = joined.filter(pl.col("asof_time") > pl.col("prediction_time"))
     assert late.height == 0
+
+
+def test_every_haim_sample_has_a_split(materialised):
+    """HAIM samples need not pass the MedFuse cohort rules; their subjects must still have a split."""
+    home, _ = materialised
+    samples = _scan(home, "cohorts", "haim_samples").select("subject_id").unique().collect()
+    splits = _scan(home, "features", "splits").collect()
+    assert samples.height > 0
+    assert samples.join(splits, on="subject_id", how="anti").height == 0

@@ -98,3 +98,18 @@ def test_second_writer_waits_for_the_catalog_lock_then_times_out(home):
         holder.join(10)
     with catalog(home, timeout_s=5) as con:  # free again
         assert con.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_shard_staging_stays_outside_the_table_folder(home):
+    """A killed shard write must not leave a hidden folder inside the table: readers glob it (hive mismatch)."""
+    table = home.table_dir("features", "t")
+    con = engine(home)
+    write_parquet(con, "SELECT 1 AS x", table / "shard=0")
+    publish(home, "features", "t")
+    with pytest.raises(RuntimeError), atomic_dir(table / "shard=1") as tmp:
+        assert tmp.parent == table.parent  # staged beside the table, not inside it
+        (tmp / "data.parquet").write_bytes(b"half")
+        raise RuntimeError("killed")
+    assert [p.name for p in table.iterdir()] == ["shard=0"]
+    with catalog(home, write=False) as cat:
+        assert cat.execute("SELECT x FROM features.t").fetchall() == [(1,)]

@@ -78,8 +78,9 @@ def test_time_weights_fixed_and_faithful():
 
 
 def test_zeros_and_flag_when_no_note_and_one_vector_per_type():
-    notes = _notes([("a", 1, 11, "radiology", 2.0, 0), ("b", 1, 11, "discharge", 3.0, 1),
-                    ("c", 1, 12, "discharge", 1.0, 2),   # another admission of the subject
+    # discharge summaries count from the end of their charted day: b (-20 h) is available at +4 h
+    notes = _notes([("a", 1, 11, "radiology", 2.0, 0), ("b", 1, 11, "discharge", -20.0, 1),
+                    ("c", 1, 12, "discharge", -40.0, 2),   # another admission of the subject
                     ("d", 9, 91, "radiology", 1.0, 3)])
     samples = _samples([(5, 9, 91, PRED), (3, 1, 11, PRED), (4, 1, 11, ADMIT), (6, 7, None, PRED)])
     out = aggregate_per_sample(notes, samples)
@@ -93,7 +94,7 @@ def test_zeros_and_flag_when_no_note_and_one_vector_per_type():
     assert out["asof_time"].to_list()[2:] == [None, None]
     # scope="subject" also takes notes of the subject's other admissions
     wide = aggregate_per_sample(notes, samples, scope="subject")
-    assert wide["n_discharge_notes"].to_list() == [0, 2, 0, 0]
+    assert wide["n_discharge_notes"].to_list() == [0, 2, 1, 0]
 
 
 def test_needs_admittime_for_time_weights():
@@ -120,3 +121,17 @@ def test_per_note_mean_weighted_by_wordpieces():
     np.testing.assert_allclose(emb[0], (510 * _vec(0) + 90 * _vec(1)) / 600, atol=1e-6)
     np.testing.assert_allclose(emb[1], _vec(2))
     assert aggregate_per_note(chunks.clear()).height == 0
+
+
+def test_own_study_report_and_same_day_discharge_summary_are_not_before_the_prediction():
+    """Radiology charttime has minute resolution (the image time seconds); a discharge summary is charted at
+    midnight of the discharge day but written at discharge."""
+    image_time = ADMIT + dt.timedelta(hours=30, minutes=7, seconds=16)
+    notes = _notes([("own", 1, 11, "radiology", 30 + 7 / 60, 0),        # charted 04:07:00, image 04:07:16
+                    ("ds", 1, 11, "discharge", 16.0, 1),                 # midnight of the image's day
+                    ("older", 1, 11, "radiology", 29.0, 2)])
+    samples = _samples([(0, 1, 11, image_time)])
+    out = aggregate_per_sample(notes, samples)
+    assert out["n_radiology_notes"].to_list() == [1]  # only the report of the earlier study
+    assert out["has_discharge"].to_list() == [0]
+    np.testing.assert_allclose(_emb(out, "radiology_embedding")[0], _vec(2))

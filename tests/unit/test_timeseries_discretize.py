@@ -85,7 +85,8 @@ def test_unknown_category_is_counted_not_fatal():
 
 def test_asof_hours_is_latest_event_used():
     res = one_stay([(3.0, GLU, 200), (2.5, HR, 80), (7.0, HR, 90)], horizon=10.0)
-    assert res.frame["asof_hours"].to_list() == [None, 3.0, 3.0, 7.0, 7.0]
+    # empty steps (4-6 h, 8-10 h) are known no earlier than their start, never older than they are
+    assert res.frame["asof_hours"].to_list() == [None, 3.0, 4.0, 7.0, 8.0]
 
 
 def test_events_after_horizon_skipped_and_shape():
