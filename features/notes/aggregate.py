@@ -37,13 +37,14 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from features.notes.chunks import with_note_times
 from warehouse.lake import ClinfuseError
 
 TimeWeighting = Literal["haim-fixed", "haim-faithful", "uniform"]
 TIME_WEIGHTINGS: tuple[str, ...] = ("haim-fixed", "haim-faithful", "uniform")
 NOTE_TYPES: tuple[str, ...] = ("discharge", "radiology")
 MIN_HOURS = 1.0
-NOTE_KEYS = ("note_id", "subject_id", "hadm_id", "note_type", "source", "charttime")
+NOTE_KEYS = ("note_id", "subject_id", "hadm_id", "note_type", "source", "charttime", "available_time")
 
 
 def embedding_matrix(frame: pl.DataFrame, column: str = "embedding") -> np.ndarray:
@@ -68,7 +69,7 @@ def aggregate_per_note(chunk_embeddings: pl.DataFrame, weights_source: str | Non
     embedding (Array(Float32, dim)), weights_source; notes in order of first appearance.
 
     Needs the chunk keys, n_wordpieces and embedding (and weights_source unless given)."""
-    frame = chunk_embeddings.with_row_index("_row")
+    frame = with_note_times(chunk_embeddings).with_row_index("_row")
     if "weights_source" not in frame.columns:
         frame = frame.with_columns(pl.lit(weights_source, pl.String).alias("weights_source"))
     emb = embedding_matrix(frame)
@@ -126,18 +127,17 @@ def aggregate_per_sample(
     keys = ["subject_id", "hadm_id"] if scope == "admission" else ["subject_id"]
 
     smp = samples.with_row_index("_s")
-    notes = (note_embeddings.with_row_index("_e")
-             .select("_e", *keys, pl.col(type_column).alias("_type"), "charttime", pl.col("source").alias("_source"))
+    notes = (with_note_times(note_embeddings).with_row_index("_e")
+             .select("_e", *keys, pl.col(type_column).alias("_type"), "charttime", "available_time")
              .filter(pl.col("_type").is_in(types) & pl.col("charttime").is_not_null())
              .with_columns(pl.col("_type").replace_strict({t: i for i, t in enumerate(types)},
                                                           return_dtype=pl.Int64).alias("_t")))
     if strictly_before:
-        # charttime has minute resolution, the prediction time seconds: a report charted in the image's own
-        # minute is that study's report. A discharge summary is charted at midnight of the discharge day but
-        # written at discharge: it counts as available only from the end of its charted day.
-        available = pl.when(pl.col("_source") == "discharge").then(pl.col("charttime") + pl.duration(days=1)) \
-            .otherwise(pl.col("charttime"))
-        before = available < pl.col("prediction_time").dt.truncate("1m")
+        # A note counts when it could be read before the prediction (available_time: storetime, else the
+        # charttime rule of chunks.py). charttime has minute resolution, the prediction time seconds: a report
+        # charted in the image's own minute is that study's report, hence the minute truncation.
+        before = (pl.col("charttime") < pl.col("prediction_time").dt.truncate("1m")) \
+            & (pl.col("available_time") < pl.col("prediction_time"))
     else:
         before = pl.col("charttime") <= pl.col("prediction_time")
     cols = ["_s", *keys, "prediction_time", *(["admittime"] if "admittime" in needed else [])]

@@ -57,7 +57,8 @@ ORDER_BY = {
     "notes_clinicalbert_notes": "subject_id, note_id",
 }
 NOTE_SCHEMA = {"note_id": pl.String, "subject_id": pl.Int64, "hadm_id": pl.Int64, "note_type": pl.String,
-               "source": pl.String, "charttime": pl.Datetime("us"), "text": pl.String}
+               "source": pl.String, "charttime": pl.Datetime("us"), "available_time": pl.Datetime("us"),
+               "text": pl.String}
 
 
 @dataclass
@@ -98,8 +99,11 @@ def load_notes(
     for source in sources:
         table = NOTE_SOURCES[source]
         if _has_view(con, "raw", table):
-            parts.append(f"SELECT note_id, subject_id, hadm_id, note_type, '{source}' AS source, charttime, text "
-                         f"FROM raw.{table} WHERE {shard_filter(shard, shards)}")
+            # available_time: when the note could be read (storetime), else the charttime rule of chunks.py
+            fallback = "charttime + INTERVAL 1 DAY" if source == "discharge" else "charttime"
+            parts.append(f"SELECT note_id, subject_id, hadm_id, note_type, '{source}' AS source, charttime, "
+                         f"CASE WHEN storetime IS NOT NULL THEN greatest(charttime, storetime) ELSE {fallback} END "
+                         f"AS available_time, text FROM raw.{table} WHERE {shard_filter(shard, shards)}")
     if not parts:
         return pl.DataFrame(schema=NOTE_SCHEMA)
     frame = con.sql(" UNION ALL ".join(parts) + " ORDER BY subject_id, charttime NULLS LAST, note_id").pl()

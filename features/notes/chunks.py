@@ -30,8 +30,8 @@ from features.notes.tokenizer import backend_copy
 
 CHUNK_SCHEMA: dict[str, pl.DataType] = {
     "note_id": pl.String, "subject_id": pl.Int64, "hadm_id": pl.Int64, "note_type": pl.String,
-    "source": pl.String, "charttime": pl.Datetime("us"), "chunk_index": pl.Int32, "n_wordpieces": pl.Int32,
-    "text": pl.String,
+    "source": pl.String, "charttime": pl.Datetime("us"), "available_time": pl.Datetime("us"),
+    "chunk_index": pl.Int32, "n_wordpieces": pl.Int32, "text": pl.String,
 }
 SOURCE_OF_NOTE_TYPE = {"DS": "discharge", "RR": "radiology", "AR": "radiology"}
 N_SPECIAL = 2  # [CLS] ... [SEP]
@@ -42,11 +42,21 @@ def empty_chunks() -> pl.DataFrame:
     return pl.DataFrame(schema=CHUNK_SCHEMA)
 
 
-def _with_source(notes: pl.DataFrame) -> pl.DataFrame:
-    if "source" in notes.columns:
-        return notes
-    mapped = pl.col("note_type").replace_strict(SOURCE_OF_NOTE_TYPE, default=None, return_dtype=pl.String)
-    return notes.with_columns(pl.coalesce(mapped, pl.col("note_type").str.to_lowercase()).alias("source"))
+def available_time_without_storetime() -> pl.Expr:
+    """When a note became available, if its storetime is unknown. Radiology: its charttime. A discharge summary
+    is charted at midnight of the discharge day but written at discharge: the end of that day."""
+    return pl.when(pl.col("source") == "discharge").then(pl.col("charttime") + pl.duration(days=1)) \
+        .otherwise(pl.col("charttime"))
+
+
+def with_note_times(notes: pl.DataFrame) -> pl.DataFrame:
+    """Adds `source` (from note_type) and `available_time` (see above) when a frame lacks them."""
+    if "source" not in notes.columns:
+        mapped = pl.col("note_type").replace_strict(SOURCE_OF_NOTE_TYPE, default=None, return_dtype=pl.String)
+        notes = notes.with_columns(pl.coalesce(mapped, pl.col("note_type").str.to_lowercase()).alias("source"))
+    if "available_time" not in notes.columns:
+        notes = notes.with_columns(available_time_without_storetime().alias("available_time"))
+    return notes
 
 
 def _split_long_line(offsets: np.ndarray, word_ids: np.ndarray, line_len: int, limit: int) -> list[tuple[int, int, int]]:
@@ -170,7 +180,8 @@ def _pack(note_idx: np.ndarray, n_tok: np.ndarray, limit: int) -> tuple[np.ndarr
 
 def chunk_notes(notes: pl.DataFrame, tokenizer, max_wordpieces: int = 512) -> pl.DataFrame:
     """One row per chunk (schema `CHUNK_SCHEMA`): note_id, subject_id, hadm_id, note_type, source,
-    charttime, chunk_index, n_wordpieces (content wordpieces, [CLS]/[SEP] excluded), text.
+    charttime, available_time (when the note could be read: storetime, else `available_time_without_storetime`),
+    chunk_index, n_wordpieces (content wordpieces, [CLS]/[SEP] excluded), text.
 
     `notes` needs note_id, subject_id, hadm_id, note_type, charttime, text; `source` ('discharge' |
     'radiology') is derived from note_type (DS -> discharge, RR/AR -> radiology) when absent. Rows come
@@ -181,7 +192,7 @@ def chunk_notes(notes: pl.DataFrame, tokenizer, max_wordpieces: int = 512) -> pl
         raise ValueError(f"max_wordpieces must be > {N_SPECIAL}, got {max_wordpieces}")
     if notes.height == 0:
         return empty_chunks()
-    notes = _with_source(notes).with_row_index("_n")
+    notes = with_note_times(notes).with_row_index("_n")
     segs = _segments(notes, backend_copy(tokenizer), limit)
     first, last, n_wp = _pack(segs["_n"].to_numpy().astype(np.int64), segs["n_tok"].to_numpy(), limit)
     seg_note = segs["_n"].to_numpy()
@@ -192,7 +203,8 @@ def chunk_notes(notes: pl.DataFrame, tokenizer, max_wordpieces: int = 512) -> pl
         "_start": char_start[first], "_stop": char_end[last],
         "n_wordpieces": pl.Series(n_wp, dtype=pl.Int32),
     })
-    meta = notes.select("_n", "note_id", "subject_id", "hadm_id", "note_type", "source", "charttime", "text")
+    meta = notes.select("_n", "note_id", "subject_id", "hadm_id", "note_type", "source", "charttime",
+                        "available_time", "text")
     return (
         spans.join(meta, on="_n", how="left", maintain_order="left")
         .with_columns(

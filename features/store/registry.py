@@ -353,7 +353,7 @@ VIEWS: tuple[FeatureView, ...] = (
                                    ("pheno", "cohorts.phenotyping", "intime -> outtime"))),
     FeatureView(
         name="notes_clinicalbert_notes", kind="latest", source="embeddings/notes_clinicalbert_notes",
-        entity_keys=("subject_id",), id_columns=("hadm_id",), row_ids=("note_id",), asof="charttime",
+        entity_keys=("subject_id",), id_columns=("hadm_id",), row_ids=("note_id",), asof="available_time",
         order_by=("note_id",), weights_column="weights_source",
         groups=(
             FeatureGroup("note_type", "note type (discharge / radiology)", "VARCHAR", columns=("note_type",)),
@@ -363,12 +363,12 @@ VIEWS: tuple[FeatureView, ...] = (
                          columns=("embedding",), shape=(768,)),
         ),
         description="Bio_ClinicalBERT embedding per note. Retrieval: the subject's latest note with "
-                    "charttime <= prediction time.",
+                    "available_time (storetime, else charttime; a discharge summary from the end of its charted day) <= prediction time.",
     ),
     FeatureView(
         name="notes_clinicalbert", kind="sequence", source="embeddings/notes_clinicalbert",
         entity_keys=("subject_id",), id_columns=("hadm_id",), row_ids=("note_id", "chunk_index"),
-        asof="charttime", order_by=("charttime", "note_id", "chunk_index"), weights_column="weights_source",
+        asof="available_time", order_by=("available_time", "note_id", "chunk_index"), weights_column="weights_source",
         groups=(
             FeatureGroup("note_type", "note type (discharge / radiology)", "VARCHAR", columns=("note_type",)),
             FeatureGroup("source", "note source table", "VARCHAR", columns=("source",)),
@@ -377,12 +377,12 @@ VIEWS: tuple[FeatureView, ...] = (
                          shape=(768,)),
         ),
         description="Bio_ClinicalBERT embedding per note chunk; one entity = a subject's chunks. Retrieval: "
-                    "every chunk with charttime <= prediction time, in (charttime, note_id, chunk_index) order.",
+                    "every chunk with available_time (storetime, else charttime; a discharge summary from the end of its charted day) <= prediction time, in (available_time, note_id, chunk_index) order.",
     ),
     FeatureView(
         name="note_chunks", kind="sequence", source="features/note_chunks",
         entity_keys=("subject_id",), id_columns=("hadm_id",), row_ids=("note_id", "chunk_index"),
-        asof="charttime", order_by=("charttime", "note_id", "chunk_index"),
+        asof="available_time", order_by=("available_time", "note_id", "chunk_index"),
         groups=(
             FeatureGroup("note_type", "note type (discharge / radiology)", "VARCHAR", columns=("note_type",)),
             FeatureGroup("source", "note source table", "VARCHAR", columns=("source",)),
@@ -390,8 +390,8 @@ VIEWS: tuple[FeatureView, ...] = (
             FeatureGroup("text", "chunk text, split on line boundaries", "VARCHAR", columns=("text",)),
         ),
         description="Discharge and radiology notes split into <= 512-wordpiece chunks; one entity = a "
-                    "subject's chunks. Retrieval: every chunk with charttime <= prediction time, in "
-                    "(charttime, note_id, chunk_index) order (use --ttl to keep only recent notes).",
+                    "subject's chunks. Retrieval: every chunk with available_time (storetime, else charttime; a discharge summary from the end of its charted day) <= prediction time, in "
+                    "(available_time, note_id, chunk_index) order (use --ttl to keep only recent notes).",
     ),
     FeatureView(
         name="haim", kind="latest", source="features/haim",

@@ -55,3 +55,20 @@ def test_every_haim_sample_has_a_split(materialised):
     splits = _scan(home, "features", "splits").collect()
     assert samples.height > 0
     assert samples.join(splits, on="subject_id", how="anti").height == 0
+
+
+def test_note_views_use_the_time_a_note_could_be_read(materialised):
+    """A radiology report is charted at the exam minute but written later (storetime): point-in-time retrieval
+    must use the later time, or it hands out reports before they existed."""
+    from features.store.registry import REGISTRY
+
+    home, _ = materialised
+    notes = _scan(home, "embeddings", "notes_clinicalbert_notes").select("note_id", "available_time").collect()
+    stored = pl.concat([_scan(home, "raw", t).select("note_id", "charttime", "storetime")
+                        for t in ("note_radiology", "note_discharge")]).collect()
+    joined = notes.join(stored, on="note_id")
+    assert joined.height == notes.height > 0
+    assert joined.filter(pl.col("available_time") < pl.max_horizontal("charttime", "storetime")).height == 0
+    assert joined.filter(pl.col("storetime") > pl.col("charttime")).height > 0, "the check above can fail"
+    for view in ("notes_clinicalbert_notes", "notes_clinicalbert", "note_chunks"):
+        assert REGISTRY.get(view).asof == "available_time"

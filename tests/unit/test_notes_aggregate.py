@@ -115,8 +115,10 @@ def test_per_note_mean_weighted_by_wordpieces():
         embedding_series("embedding", np.stack([_vec(0), _vec(1), _vec(2)])))
     notes = aggregate_per_note(chunks)
     assert notes["note_id"].to_list() == ["n1", "n2"] and notes["n_chunks"].to_list() == [2, 1]
-    assert notes.columns == ["note_id", "subject_id", "hadm_id", "note_type", "source", "charttime", "n_chunks",
-                             "embedding", "weights_source"]
+    assert notes.columns == ["note_id", "subject_id", "hadm_id", "note_type", "source", "charttime",
+                             "available_time", "n_chunks", "embedding", "weights_source"]
+    # without a storetime, a discharge summary is available from the end of its charted day
+    assert notes["available_time"].to_list() == [ADMIT + dt.timedelta(days=1), PRED]
     emb = notes["embedding"].to_numpy()
     np.testing.assert_allclose(emb[0], (510 * _vec(0) + 90 * _vec(1)) / 600, atol=1e-6)
     np.testing.assert_allclose(emb[1], _vec(2))

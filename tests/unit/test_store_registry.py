@@ -177,7 +177,7 @@ def write_agreed_tables(home: Home) -> None:
     write_arrow(home, "embeddings", "notes_clinicalbert_notes", pa.table({
         "note_id": ["n1", "n2", "n3"], "subject_id": subjects, "hadm_id": pa.array([100, 100, 200], pa.int64()),
         "note_type": ["radiology", "discharge", "radiology"], "source": ["radiology", "discharge", "radiology"],
-        "charttime": _ts([1, 30, 2]), "n_chunks": pa.array([1, 3, 2], pa.int32()),
+        "charttime": _ts([1, 30, 2]), "available_time": _ts([1, 30, 2]), "n_chunks": pa.array([1, 3, 2], pa.int32()),
         "embedding": _floats(3, 768, 2), "weights_source": ["random-init"] * 3}))
     image = np.arange(224 * 224, dtype=np.uint32).astype(np.uint8).tobytes()
     write_arrow(home, "features", "cxr_tensors", pa.table({
@@ -190,6 +190,7 @@ def write_agreed_tables(home: Home) -> None:
         "hadm_id": pa.array([100, 100, 100, 200], pa.int64()),
         "note_type": ["radiology", "discharge", "discharge", "radiology"],
         "source": ["radiology", "discharge", "discharge", "radiology"], "charttime": _ts([1, 30, 30, 2]),
+        "available_time": _ts([1, 30, 30, 2]),
         "chunk_index": pa.array([0, 0, 1, 0], pa.int32()), "n_wordpieces": pa.array([40, 512, 100, 20], pa.int32()),
         "embedding": _floats(4, 768, 3), "weights_source": ["random-init:L1"] * 4}))
     write_arrow(home, "features", "cxr_pairs_ihm", pa.table({
@@ -203,6 +204,7 @@ def write_agreed_tables(home: Home) -> None:
         "hadm_id": pa.array([100, 100, 100, 200], pa.int64()), "note_type": ["radiology", "discharge", "discharge",
                                                                            "radiology"],
         "source": ["radiology", "discharge", "discharge", "radiology"], "charttime": _ts([1, 30, 30, 2]),
+        "available_time": _ts([1, 30, 30, 2]),
         "chunk_index": pa.array([0, 0, 1, 0], pa.int32()), "n_wordpieces": pa.array([40, 512, 100, 20], pa.int32()),
         "text": ["chest x-ray", "discharge part 1", "discharge part 2", "report"]}))
     haim = {"sample_id": ["a-100", "b-100", "c-200"], "subject_id": subjects,
