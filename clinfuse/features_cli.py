@@ -28,13 +28,13 @@ def _home(args):
 
 
 def cmd_features_get(args) -> int:
-    from features.store import frame_report, get_training_frame, write_frame
+    from features.store import frame_report, get_training_frame, save_training_frame
 
     home = _home(args)
     start = time.monotonic()
     frame = get_training_frame(args.entities, args.views, home=home, ttl=args.ttl, split=args.split,
                                include_labels=not args.no_labels)
-    out = write_frame(frame, args.out)
+    out = save_training_frame(frame, args.out)
     report = frame_report(frame)
     guards = report["guards"]
     filled = []

@@ -31,11 +31,17 @@ from features.store.registry import (
     registry_table,
     write_registry,
 )
-from features.store.retrieval import cohort_entities, get_training_frame, parse_ttl, read_frame, write_frame
+from features.store.retrieval import (
+    cohort_entities,
+    get_training_frame,
+    load_training_frame,
+    parse_ttl,
+    save_training_frame,
+)
 
 __all__ = [
     "REGISTRY", "VIEWS", "FeatureGroup", "FeatureView", "GuardReport", "Registry", "audit_store", "check_frame",
     "cohort_entities", "frame_report", "get_training_frame", "get_view", "latest_features", "leakage_rows",
-    "online_store", "parse_ttl", "read_frame", "read_registry", "registry_markdown", "registry_table",
-    "subjects_crossing_splits", "write_frame", "write_registry",
+    "online_store", "parse_ttl", "load_training_frame", "read_registry", "registry_markdown", "registry_table",
+    "subjects_crossing_splits", "save_training_frame", "write_registry",
 ]

@@ -410,7 +410,7 @@ def _run(con, home: Home, entities: pa.Table, resolved: list[ResolvedView], ttl,
 # ---------------------------------------------------------------- output
 
 
-def write_frame(table: pa.Table, path: str | os.PathLike) -> Path:
+def save_training_frame(table: pa.Table, path: str | os.PathLike) -> Path:
     """Write a training frame as zstd Parquet (or Arrow IPC for .arrow/.feather), atomically."""
     path = Path(path)
     name = path.name.lower()
@@ -431,7 +431,7 @@ def write_frame(table: pa.Table, path: str | os.PathLike) -> Path:
     return path
 
 
-def read_frame(path: str | os.PathLike) -> pa.Table:
+def load_training_frame(path: str | os.PathLike) -> pa.Table:
     path = Path(path)
     if path.name.lower().endswith((".arrow", ".feather", ".ipc")):
         import pyarrow.feather as feather
