@@ -16,11 +16,14 @@ $(STAMP): pyproject.toml
 # Generate a small synthetic MIMIC (first run only), ingest it, materialise the whole graph, show the counts.
 # Offline and on a CPU: weights auto (random-init, recorded) and a one-layer BERT of Bio_ClinicalBERT's
 # widths for the notes; with the real weights cached, override CLINFUSE_NOTES_MODEL and CLINFUSE_WEIGHTS.
-DEMO_ENV ?= CLINFUSE_WEIGHTS=auto CLINFUSE_NOTES_MODEL=random-init:L1
+# Models train with the `demo` profile (a few epochs, 64-pixel images); CLINFUSE_MODEL_PROFILE=paper for the papers' settings.
+DEMO_ENV ?= CLINFUSE_WEIGHTS=auto CLINFUSE_NOTES_MODEL=random-init:L1 CLINFUSE_MODEL_PROFILE=demo
 demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/clinfuse run --home $(HOME_DIR)
 	$(BIN)/clinfuse sql --home $(HOME_DIR) "SELECT \"table\", rows, status FROM raw.sources WHERE status <> 'absent' ORDER BY 1"
 	$(BIN)/clinfuse sql --home $(HOME_DIR) "SELECT 'cohorts.icu_stays' AS view, count(*) AS rows FROM cohorts.icu_stays UNION ALL SELECT 'cohorts.ihm_48h' AS view, count(*) AS rows FROM cohorts.ihm_48h UNION ALL SELECT 'cohorts.phenotyping' AS view, count(*) AS rows FROM cohorts.phenotyping UNION ALL SELECT 'cohorts.haim_samples' AS view, count(*) AS rows FROM cohorts.haim_samples UNION ALL SELECT 'features.timeseries_ihm' AS view, count(*) AS rows FROM features.timeseries_ihm UNION ALL SELECT 'features.timeseries_pheno' AS view, count(*) AS rows FROM features.timeseries_pheno UNION ALL SELECT 'features.cxr_pairs_ihm' AS view, count(*) AS rows FROM features.cxr_pairs_ihm UNION ALL SELECT 'features.cxr_tensors' AS view, count(*) AS rows FROM features.cxr_tensors UNION ALL SELECT 'features.note_chunks' AS view, count(*) AS rows FROM features.note_chunks UNION ALL SELECT 'embeddings.cxr_densenet121_chex' AS view, count(*) AS rows FROM embeddings.cxr_densenet121_chex UNION ALL SELECT 'embeddings.notes_clinicalbert' AS view, count(*) AS rows FROM embeddings.notes_clinicalbert UNION ALL SELECT 'features.haim' AS view, count(*) AS rows FROM features.haim"
+	$(BIN)/clinfuse sql --home $(HOME_DIR) "SELECT model, task, subset, metric, round(value, 3) AS value, round(ci_low, 3) AS ci_low, round(ci_high, 3) AS ci_high, published_value FROM reports.leaderboard WHERE metric IN ('auroc', 'auprc') ORDER BY task, model, subset, metric"
+	@echo "reports: $(HOME_DIR)/reports/<model>_<task>/report.html   leaderboard: $(HOME_DIR)/reports/leaderboard/leaderboard.html"
 	@echo "catalog: $(HOME_DIR)/warehouse.duckdb   (try: $(BIN)/clinfuse sql --home $(HOME_DIR) \"SELECT count(*) FROM raw.icu_icustays\")"
 
 test: $(STAMP)

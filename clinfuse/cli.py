@@ -88,7 +88,8 @@ def cmd_run(args) -> int:
 
     home = resolve_home(args.home)
     sources = _sources(args, home)
-    result = materialize_selection(home, sources, args.select, progress=_log)
+    result = materialize_selection(home, sources, args.select, progress=_log, config_file=args.config,
+                                   sets=tuple(args.set or ()))
     print(f"materialised {result['assets']} assets in {result['seconds']:.1f}s (run {result['run_id']})")
     if result["check_warnings"]:
         print("check warnings: " + ", ".join(result["check_warnings"]))
@@ -197,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sources(p)
     p.add_argument("--select", default="*", metavar="SELECTION",
                    help='Dagster selection syntax, e.g. "raw/hosp_admissions" or "+key:raw/sources" (default: all)')
+    p.add_argument("--config", metavar="FILE.yaml",
+                   help="Dagster run config, the Launchpad's YAML: ops: {OP: {config: {...}}}")
+    p.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
+                   help="set one asset config field, e.g. features/timeseries_ihm.mode=faithful or "
+                        "models/medfuse_ihm.epochs=5 (repeatable; applied after --config)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sql", help="run SQL on the catalog", description="Run one SQL statement on warehouse.duckdb (read-only).")

@@ -2,21 +2,22 @@
 
 import dagster as dg
 
-from pipelines.assets import cohorts, cxr, haim, notes, raw, store, timeseries
-from pipelines.io import LakeIOManager
+from pipelines.assets import cohorts, cxr, haim, models, notes, raw, store, timeseries
+from pipelines.io import LakeIOManager, RecordIOManager
 from pipelines.resources import ClinfuseResource, resource_from_env
 
 
 def build_assets(shards: int) -> list:
     return [*raw.ASSETS, *cohorts.ASSETS, *timeseries.build_timeseries_assets(shards), timeseries.splits,
             *timeseries.NORMALIZERS, *notes.build_notes_assets(shards), *cxr.build_cxr_assets(shards), haim.haim_samples,
-            *haim.build_haim_assets(shards), store.registry]
+            *haim.build_haim_assets(shards), store.registry, *models.ASSETS]
 
 
 def build_definitions(clinfuse: ClinfuseResource) -> dg.Definitions:
     return dg.Definitions(
         assets=build_assets(clinfuse.shards),
-        resources={"clinfuse": clinfuse, "io_manager": LakeIOManager(clinfuse=clinfuse)},
+        resources={"clinfuse": clinfuse, "io_manager": LakeIOManager(clinfuse=clinfuse),
+                   "record_io": RecordIOManager(clinfuse=clinfuse)},
     )
 
 

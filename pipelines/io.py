@@ -37,3 +37,35 @@ class LakeIOManager(dg.ConfigurableIOManager):
         schema, name = self._where(context.asset_key)
         table_dir = self.clinfuse.open_home().table_dir(schema, name)
         return pl.scan_parquet(parquet_glob(table_dir), hive_partitioning=True)
+
+
+class RecordIOManager(dg.ConfigurableIOManager):
+    """Model and report assets write their own files (checkpoints, report.html, ...) and pass downstream a
+    small JSON record of what they wrote (paths, fingerprints, headline figures). The record is stored at
+    `<home>/artifacts/records/<layer>/<name>.json`, so a report reads the checkpoint its model asset made,
+    never "the newest file"."""
+
+    clinfuse: dg.ResourceDependency[ClinfuseResource]
+
+    def _path(self, key: dg.AssetKey):
+        return self.clinfuse.open_home().root.joinpath("artifacts", "records", *key.path).with_suffix(".json")
+
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
+        import json
+        import os
+
+        path = self._path(context.asset_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(obj, sort_keys=True, indent=2, default=str))
+        os.replace(tmp, path)
+
+    def load_input(self, context: dg.InputContext):
+        import json
+
+        from warehouse.lake import ClinfuseError
+
+        path = self._path(context.asset_key)
+        if not path.is_file():
+            raise ClinfuseError(f"{context.asset_key.to_user_string()} is not materialised: materialise it first")
+        return json.loads(path.read_text())

@@ -22,6 +22,7 @@ class ClinfuseResource(dg.ConfigurableResource):
     shards: int = DEFAULT_SHARDS
     weights: str = ""  # strict | auto; empty: $CLINFUSE_WEIGHTS, else strict
     notes_model: str = ""  # BERT-family id or directory; empty: $CLINFUSE_NOTES_MODEL, else Bio_ClinicalBERT
+    model_profile: str = ""  # paper | demo; empty: $CLINFUSE_MODEL_PROFILE, else paper
 
     def open_home(self) -> Home:
         return Home.open(self.home)
@@ -35,6 +36,11 @@ class ClinfuseResource(dg.ConfigurableResource):
 
     def notes_model_id(self) -> str:
         return self.notes_model or os.environ.get("CLINFUSE_NOTES_MODEL") or BIO_CLINICALBERT
+
+    def model_profile_name(self) -> str:
+        from models.profiles import profile_name
+
+        return profile_name(self.model_profile or None)
 
     def layouts(self) -> dict[str, SourceLayout]:
         return detect_all(self.sources())
@@ -50,4 +56,5 @@ def resource_from_env() -> ClinfuseResource:
         shards=int(os.environ.get("CLINFUSE_SHARDS", DEFAULT_SHARDS)),
         weights=os.environ.get("CLINFUSE_WEIGHTS", ""),
         notes_model=os.environ.get("CLINFUSE_NOTES_MODEL", ""),
+        model_profile=os.environ.get("CLINFUSE_MODEL_PROFILE", ""),
     )

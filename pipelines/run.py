@@ -3,6 +3,7 @@
 
 import os
 import time
+from pathlib import Path
 
 import dagster as dg
 
@@ -10,11 +11,23 @@ from pipelines.resources import ClinfuseResource
 from warehouse.lake import ClinfuseError, Home
 from warehouse.sources import ENV_VARS, Sources, save_sources
 
+# Pools: `gpu` (embedding and training steps) gets one slot; the limit lives in the instance, so every
+# instance the CLI creates carries it. Slots of a crashed run are freed instead of blocking the pool.
+INSTANCE_YAML = """telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+run_monitoring:
+  enabled: true
+  free_slots_after_run_end_seconds: 300
+"""
+
 
 def _ensure_instance_config(home: Home) -> None:
     yaml_path = home.dagster / "dagster.yaml"
-    if not yaml_path.exists():
-        yaml_path.write_text("telemetry:\n  enabled: false\n")
+    if not yaml_path.exists() or "concurrency:" not in yaml_path.read_text():
+        yaml_path.write_text(INSTANCE_YAML)
 
 
 def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
@@ -25,9 +38,55 @@ def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
     return env
 
 
+def run_config_for(defs: dg.Definitions, config_file: str | None = None, sets: tuple[str, ...] = ()) -> dict:
+    """Dagster run config from a run-config YAML file (Dagster's own format) and `ASSET.FIELD=VALUE`
+    overrides (`features/timeseries_ihm.mode=faithful`; values are read as YAML: 1.0, true, [AP, PA])."""
+    import yaml
+
+    config: dict = {}
+    if config_file:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ClinfuseError(f"{path}: run-config file not found")
+        try:
+            config = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ClinfuseError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(config, dict):
+            raise ClinfuseError(f"{path}: a run config is a mapping (ops: ..., resources: ...)")
+    for item in sets:
+        key, eq, text = item.partition("=")
+        asset, dot, field = key.strip().rpartition(".")
+        if not eq or not dot or not asset or not field:
+            raise ClinfuseError(f"--set {item!r}: expected ASSET.FIELD=VALUE, e.g. features/timeseries_ihm.mode=faithful")
+        try:
+            op = defs.resolve_assets_def(dg.AssetKey.from_user_string(asset)).op.name
+        except Exception:  # dagster raises several types for an unknown key
+            raise ClinfuseError(f"--set {item!r}: no asset {asset!r}") from None
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        config.setdefault("ops", {}).setdefault(op, {}).setdefault("config", {})[field] = value
+    return config
+
+
+def _validate_run_config(job: dg.JobDefinition, run_config: dict) -> None:
+    from dagster._core.errors import DagsterInvalidConfigError
+
+    try:
+        dg.validate_run_config(job, run_config)
+    except DagsterInvalidConfigError as exc:
+        errors = getattr(exc, "errors", None) or []
+        reason = errors[0].message if errors else str(exc).splitlines()[0]
+        raise ClinfuseError(f"run config: {' '.join(reason.split())}") from None
+
+
 def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None,
-                          settings: dict | None = None) -> dict:
-    """`settings`: further ClinfuseResource fields (weights, notes_model, shards)."""
+                          settings: dict | None = None, config_file: str | None = None,
+                          sets: tuple[str, ...] = ()) -> dict:
+    """`settings`: further ClinfuseResource fields (weights, notes_model, shards, model_profile).
+    `config_file` / `sets`: asset config, as in the Launchpad (see run_config_for)."""
     from pipelines.definitions import build_definitions
 
     _ensure_instance_config(home)
@@ -43,20 +102,22 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     if not keys:
         raise ClinfuseError(f"selection {selection!r} matches no asset")
     keys = _whole_multi_assets(defs, keys, progress)
+    job = dg.define_asset_job("clinfuse_cli_run", selection=dg.AssetSelection.assets(*keys))
+    job_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
+    job_def = job_defs.resolve_job_def("clinfuse_cli_run")
+    run_config = run_config_for(defs, config_file, sets)
+    _validate_run_config(job_def, run_config)
     save_sources(home, sources)  # later runs without flags reuse these sources
     progress(f"materialising {len(keys)} assets (selection {selection!r}) with home {home.root}")
     start = time.monotonic()
     instance = dg.DagsterInstance.from_config(str(home.dagster))
-    job = dg.define_asset_job("clinfuse_cli_run", selection=dg.AssetSelection.assets(*keys))
-    job_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
     # Partitioned (per-shard) assets run as one ranged run over every shard (single-run backfill policy).
     partitioned = any(graph.get(k).is_partitioned for k in keys)
     tags = {"dagster/asset_partition_range_start": "0",
             "dagster/asset_partition_range_end": str(resource.shards - 1)} if partitioned else None
-    result = job_defs.resolve_job_def("clinfuse_cli_run").execute_in_process(
-        instance=instance, raise_on_error=False, tags=tags,
-        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("CLINFUSE_LOG_LEVEL", "INFO")}}}},
-    )
+    run_config = {**run_config, "loggers": {"console": {"config": {
+        "log_level": os.environ.get("CLINFUSE_LOG_LEVEL", "INFO")}}}}
+    result = job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config)
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
         reason = failure.step_failure_data.error.message.strip().splitlines()[-1] if failure else "run failed"

@@ -51,5 +51,5 @@ def materialised(synth_root, tmp_path_factory):
 
     home = Home.open(tmp_path_factory.mktemp("materialised") / "home")
     # weights auto and a one-layer random BERT of Bio_ClinicalBERT's widths: CPU-sized, recorded as such
-    settings = {"weights": "auto", "notes_model": "random-init:L1"}
+    settings = {"weights": "auto", "notes_model": "random-init:L1", "model_profile": "demo"}
     return home, materialize_selection(home, synthetic_sources(synth_root), settings=settings)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMAS = ("raw", "cohorts", "features", "embeddings", "store", "models", "reports")
+SCHEMAS = ("raw", "cohorts", "features", "embeddings", "store", "frames", "models", "reports")
 DEFAULT_SHARDS = 8
 
 
