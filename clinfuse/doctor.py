@@ -42,6 +42,13 @@ def _weights_lines() -> list[str]:
         lines.append(f"  {XRV_WEIGHTS}: {'present' if path.is_file() else 'missing'} ({path})")
     except Exception as exc:
         lines.append(f"  {XRV_WEIGHTS}: cannot check ({exc.__class__.__name__})")
+    try:
+        from models.encoders import resnet_weights_file
+
+        path = resnet_weights_file()
+        lines.append(f"  resnet34 IMAGENET1K_V1 (uni_cxr): {'present' if path.is_file() else 'missing'} ({path})")
+    except Exception as exc:
+        lines.append(f"  resnet34 IMAGENET1K_V1: cannot check ({exc.__class__.__name__})")
     lines.append("  (without weights, embedding assets stop with an error unless `weights: auto` / CLINFUSE_WEIGHTS=auto)")
     return lines
 

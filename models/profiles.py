@@ -45,6 +45,7 @@ COMMON = {
     "n_bootstrap": 1000,
     "subgroup_n_bootstrap": 200,
     "noise_fractions": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+    "shuffle_train_labels": False,  # a negative control: the same model on permuted training labels
 }
 
 # What `mode: faithful` changes (the reference code's behaviour, bugs included, for comparison runs).

@@ -27,9 +27,9 @@ MODEL_KEYS = ("hidden", "layers", "dropout", "backbone", "cxr_weights", "missing
 MODEL_SOURCES = ("models", "features/frames.py", "features/store", "features/cxr/tensors.py")
 # What `mode` means, in the words every report prints.
 MODE_TEXT = {
-    "fixed": "fixed (default): Adam betas (0.9, 0.999); validation on every validation stay (PARTIAL); the "
+    "fixed": "the default: Adam betas (0.9, 0.999); validation on every validation stay (PARTIAL); the "
              "transformer masks the token of a missing image; noise for robustness is zero-mean and test-only.",
-    "faithful": "faithful: reproduces the reference code: Adam betas (0.9, 0.9), validation on PAIRED stays only, "
+    "faithful": "reproduces the reference code: Adam betas (0.9, 0.9), validation on PAIRED stays only, "
                 "the transformer attends the zero token of a missing image.",
 }
 
@@ -108,6 +108,9 @@ def train_model(home: Home, family: str, task: str, *, profile: str, overrides: 
     data = TaskData(home, task, settings, with_images=family != "uni_ehr")
     lineage = _lineage(data, frame_record)
     n_labels = len(data.spec.label_columns)
+    import torch
+
+    torch.manual_seed(settings["seed"])  # the initial weights are part of a reproducible run
     model = build_model(family, n_labels, {**{k: settings[k] for k in MODEL_KEYS}, "weights_policy": weights_policy})
     weights_source = dict(getattr(model, "weights_source", {}) or {})
     loaded = {}
@@ -124,11 +127,16 @@ def train_model(home: Home, family: str, task: str, *, profile: str, overrides: 
     if len(train_rows) == 0 or len(val_rows) == 0:
         raise ClinfuseError(f"{model_name(family, task)}: frames/{task} has {len(train_rows)} training and "
                             f"{len(val_rows)} validation rows ({settings['validation_subset']}); both must be > 0")
+    if settings["shuffle_train_labels"]:  # negative control: any skill left must come from a leak
+        labels = data.arrays.labels.copy()
+        labels[train_rows] = labels[np.random.default_rng(settings["seed"]).permutation(train_rows)]
+        data.arrays.labels = labels
+        progress(f"{model_name(family, task)}: training labels shuffled (negative control)")
     augment = None if settings["augment"] == "none" or family == "uni_ehr" else settings["augment"]
     config = TrainConfig(**{k: (tuple(settings[k]) if k == "betas" else settings[k]) for k in TRAIN_KEYS})
     run_lineage = {**lineage, "model": {k: settings[k] for k in (*MODEL_KEYS, "family", "task", "image_size",
                                                                    "image_column", "augment", "mode",
-                                                                   "validation_subset")},
+                                                                   "validation_subset", "shuffle_train_labels")},
                    "stage1": {part: record["fingerprint"] for part, record in (stage1 or {}).items()}}
     out_dir = artifact_dir(home, family, task)
     progress(f"{model_name(family, task)}: {len(train_rows)} training rows, {len(val_rows)} validation rows "
@@ -226,7 +234,6 @@ def evaluate_model(home: Home, record: dict, *, n_bootstrap: int | None = None, 
         "code_version": _code_version(), "build_settings": record["lineage"].get("build", {}),
         "frame_fingerprint": data.fingerprint, "checkpoint_fingerprint": record["fingerprint"],
         "weights_sources": record.get("weights_source", {}) or {"cxr_encoder": "not used (time series only)"},
-        "weights_source": record.get("weights_source", {}),
         "mode": settings["mode"], "mode_description": MODE_TEXT[settings["mode"]], "profile": settings["profile"],
         "settings": {k: settings[k] for k in sorted(settings)}, "best_epoch": record["best_epoch"],
         "python": platform.python_version(),

@@ -44,6 +44,7 @@ class ModelConfig(dg.Config):
     uncertainty_form: Literal["", "code", "paper"] = ""
     missing: Literal["", "masked", "zero_token"] = ""
     hidden: int | None = None
+    shuffle_train_labels: bool | None = None
 
     def overrides(self) -> dict:
         return {k: v for k, v in self.model_dump().items() if k != "profile" and v not in (None, "")}
