@@ -51,14 +51,16 @@ def main() -> None:
         sources = synthetic_sources(root / "src")
         home = Home.open(root / "home")
         start = time.monotonic()
-        materialize_selection(home, sources, "*frames/ihm or *features/normalizer_ihm or *models/uni_cxr",
-                              settings=SETTINGS)
+        for upstream in ("*models/uni_cxr", "*frames/ihm", "*features/normalizer_ihm"):
+            materialize_selection(home, sources, upstream, settings=SETTINGS)
         print(f"graph up to frames/ihm and uni_cxr: {time.monotonic() - start:.0f} s", flush=True)
         control = Home.open(root / "control")
         shutil.copytree(home.root, control.root, dirs_exist_ok=True, symlinks=True)
         for label, target, extra in (("true labels", home, ()),
                                      ("shuffled training labels", control,
-                                      tuple(f"models/{m}.shuffle_train_labels=true" for m in MODELS))):
+                                      # the stage-1 EHR encoder too, or it would carry the true labels' signal
+                                      tuple(f"models/{m}.shuffle_train_labels=true"
+                                            for m in (*MODELS, "uni_ehr_ihm")))):
             start = time.monotonic()
             materialize_selection(target, sources, "key:models/uni_ehr_ihm or " + selection, settings=SETTINGS,
                                   sets=sets + extra)

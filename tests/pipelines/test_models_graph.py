@@ -138,3 +138,9 @@ def test_a_missing_frame_says_what_to_materialise_first(tmp_path):
 
     with pytest.raises(ClinfuseError, match="materialise cohorts/ihm_48h first"):
         write_task_frame(Home.open(tmp_path / "home"), "ihm")
+
+
+def test_the_instance_the_cli_creates_gives_the_gpu_pool_one_slot(materialised):
+    home, _ = materialised
+    info = _instance(home).event_log_storage.get_concurrency_info("gpu")
+    assert info.slot_count == 1 and not info.claimed_slots, "training steps queue for the one GPU slot"
