@@ -105,10 +105,15 @@ def resolve_settings(family: str, task: str, profile: str, overrides: dict | Non
     if mode not in ("fixed", "faithful"):
         raise ClinfuseError(f"mode {mode!r}: expected fixed or faithful")
     settings |= FAITHFUL if mode == "faithful" else FIXED
+    if family in ("uni_ehr", "uni_cxr"):  # the reference's PAIRED-only validation is its fusion runs' bug (§7 #8)
+        settings["validation_subset"] = "partial"
     unknown = sorted(set(overrides) - set(settings))
     if unknown:
         raise ClinfuseError(f"unknown model setting(s): {', '.join(unknown)}")
     settings |= overrides
+    if not 64 <= int(settings["image_size"]) <= 224:
+        # below 64 px ResNet-34's last BatchNorm sees one value per channel when a batch has a single image
+        raise ClinfuseError(f"image_size {settings['image_size']}: expected 64 to 224 pixels")
     settings["profile"] = profile
     settings["family"] = family
     settings["task"] = task

@@ -18,7 +18,7 @@ import numpy as np
 
 from features.frames import FRAMES, frame_fingerprint, load_task_frame
 from models.profiles import model_name, resolve_settings
-from warehouse.lake import ClinfuseError, Home
+from warehouse.lake import ClinfuseError, Home, atomic_dir
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "betas", "weight_decay", "patience", "lr_patience", "lr_factor", "seed",
               "device", "num_workers", "loss", "uncertainty_lr", "uncertainty_form")
@@ -32,6 +32,15 @@ MODE_TEXT = {
     "faithful": "reproduces the reference code: Adam betas (0.9, 0.9), validation on PAIRED stays only, "
                 "the transformer attends the zero token of a missing image.",
 }
+
+
+def _rel(home: Home, path: Path | str) -> str:
+    """Records hold paths relative to the home, so a moved or copied home reads its own files."""
+    return Path(path).resolve().relative_to(home.root.resolve()).as_posix()
+
+
+def _abs(home: Home, path: str) -> Path:
+    return home.root / path
 
 
 def artifact_dir(home: Home, family: str, task: str) -> Path:
@@ -57,14 +66,14 @@ def _normalizer(home: Home, task: str):
 class TaskData:
     """A task's frame as arrays, its normaliser and (when the model sees images) its image store."""
 
-    def __init__(self, home: Home, task: str, settings: dict, with_images: bool):
+    def __init__(self, home: Home, task: str, settings: dict, with_images: bool, normalizer=None):
         from models.data import FrameArrays, ImageStore
 
         self.task = task
         self.spec = FRAMES[task]
         self.fingerprint = frame_fingerprint(home, task)
         self.arrays = FrameArrays(load_task_frame(home, task), label_columns=self.spec.label_columns)
-        self.normalizer = None if task == "cxr" else _normalizer(home, task)
+        self.normalizer = None if task == "cxr" else normalizer or _normalizer(home, task)
         self.images = None
         if with_images:
             tensors = home.table_dir("features", "cxr_tensors")
@@ -115,10 +124,17 @@ def train_model(home: Home, family: str, task: str, *, profile: str, overrides: 
     weights_source = dict(getattr(model, "weights_source", {}) or {})
     loaded = {}
     for part, record in (stage1 or {}).items():
-        # the EHR encoder must come from the same frame; the image encoder from any uni_cxr checkpoint
-        expect = {"lineage": {"frame": lineage["frame"]}} if part == "ehr" else None
-        load_checkpoint(record["checkpoint"], expect=expect)
-        loaded[part] = load_stage1(model, record["checkpoint"], part=part)
+        # the EHR encoder must come from the same frame; the image encoder from images prepared as ours are
+        if part == "cxr":
+            for key in ("image_column", "image_size"):
+                if record["settings"][key] != settings[key]:
+                    raise ClinfuseError(
+                        f"{model_name(family, task)}: {key} is {settings[key]!r} but the stage-1 models/uni_cxr was "
+                        f"trained with {record['settings'][key]!r}: set the same {key} on both")
+        expect = {"lineage": {"frame": lineage["frame"]}} if part == "ehr" else {}
+        checkpoint_path = _abs(home, record["checkpoint"])
+        _checked_checkpoint(checkpoint_path, record, expect)
+        loaded[part] = load_stage1(model, checkpoint_path, part=part)
         if part == "cxr":
             source = record.get("weights_source", {}).get("cxr_encoder", "?")
             weights_source["cxr_encoder"] = f"stage-1 uni_cxr {record['fingerprint']} (initialised from {source})"
@@ -134,7 +150,10 @@ def train_model(home: Home, family: str, task: str, *, profile: str, overrides: 
         progress(f"{model_name(family, task)}: training labels shuffled (negative control)")
     augment = None if settings["augment"] == "none" or family == "uni_ehr" else settings["augment"]
     config = TrainConfig(**{k: (tuple(settings[k]) if k == "betas" else settings[k]) for k in TRAIN_KEYS})
-    run_lineage = {**lineage, "model": {k: settings[k] for k in (*MODEL_KEYS, "family", "task", "image_size",
+    normalizer = None if data.normalizer is None else {
+        "columns": list(data.normalizer.columns), "means": list(data.normalizer.means),
+        "stds": list(data.normalizer.stds), "n_rows": data.normalizer.n_rows}
+    run_lineage = {**lineage, "normalizer": normalizer, "model": {k: settings[k] for k in (*MODEL_KEYS, "family", "task", "image_size",
                                                                    "image_column", "augment", "mode",
                                                                    "validation_subset", "shuffle_train_labels")},
                    "stage1": {part: record["fingerprint"] for part, record in (stage1 or {}).items()}}
@@ -148,12 +167,35 @@ def train_model(home: Home, family: str, task: str, *, profile: str, overrides: 
     checkpoint = load_checkpoint(result.best_path)
     return {
         "model": model_name(family, task), "family": family, "task": task,
-        "checkpoint": str(result.best_path), "last": str(result.last_path),
+        "checkpoint": _rel(home, result.best_path), "last": _rel(home, result.last_path),
         "fingerprint": checkpoint["fingerprint"], "settings": settings, "lineage": run_lineage,
         "best_epoch": result.best_epoch, "best_val_auroc": _num(result.best_val_auroc),
         "epochs_run": result.epochs_run, "stopped_early": result.stopped_early, "history": result.history,
         "weights_source": weights_source, "split_sizes": data.split_sizes(),
     }
+
+
+def _checked_checkpoint(path: Path, record: dict, expect: dict) -> dict:
+    """The checkpoint a record names, refused if it is not the one that record's training wrote (a later
+    training with other settings, killed before it finished, may have replaced it)."""
+    from models.train import load_checkpoint
+
+    checkpoint = load_checkpoint(path, expect=expect or None)
+    if checkpoint.get("fingerprint") != record["fingerprint"]:
+        raise ClinfuseError(f"{path}: not the checkpoint models/{record['model']} recorded (fingerprint "
+                            f"{str(checkpoint.get('fingerprint'))[:12]}, record {record['fingerprint'][:12]}): "
+                            f"materialise models/{record['model']} again")
+    return checkpoint
+
+
+def _normalizer_of(state: dict | None):
+    """The normaliser a model was trained with, as its record carries it."""
+    from features.timeseries.normalizer import NormalizerState
+
+    if not state:
+        return None
+    return NormalizerState(columns=tuple(state["columns"]), means=tuple(state["means"]),
+                           stds=tuple(state["stds"]), n_rows=int(state["n_rows"]))
 
 
 def _num(value) -> float:
@@ -178,18 +220,19 @@ def evaluate_model(home: Home, record: dict, *, n_bootstrap: int | None = None, 
     from models.metrics import EvalRun, evaluate_run, headline
     from models.nets import build_model
     from models.reports import roc_markdown, write_report
-    from models.train import history_without_timing, load_checkpoint, predict
+    from models.train import history_without_timing, predict
 
     family, task, settings = record["family"], record["task"], record["settings"]
     name = record["model"]
     n_bootstrap = settings["n_bootstrap"] if n_bootstrap is None else n_bootstrap
     subgroup_n_bootstrap = settings["subgroup_n_bootstrap"] if subgroup_n_bootstrap is None else subgroup_n_bootstrap
     noise_fractions = settings["noise_fractions"] if noise_fractions is None else noise_fractions
-    data = TaskData(home, task, settings, with_images=family != "uni_ehr")
+    data = TaskData(home, task, settings, with_images=family != "uni_ehr",
+                    normalizer=_normalizer_of(record["lineage"].get("normalizer")))
     if data.fingerprint != record["lineage"]["frame"]["fingerprint"]:
         raise ClinfuseError(f"frames/{task} changed since models/{name} was trained (frame {data.fingerprint}, "
                             f"checkpoint {record['lineage']['frame']['fingerprint']}): materialise models/{name} again")
-    checkpoint = load_checkpoint(record["checkpoint"], expect={"lineage": record["lineage"]})
+    checkpoint = _checked_checkpoint(_abs(home, record["checkpoint"]), record, {"lineage": record["lineage"]})
     model = build_model(family, len(data.spec.label_columns),
                         {**{k: settings[k] for k in MODEL_KEYS}, "cxr_weights": "none"})
     model.load_state_dict(checkpoint["model"])
@@ -208,10 +251,13 @@ def evaluate_model(home: Home, record: dict, *, n_bootstrap: int | None = None, 
     progress(f"{name}: predicted {', '.join(f'{k} ({len(v.y_true)})' for k, v in subsets.items())}")
 
     modalities = {"uni_ehr": ("ehr",), "uni_cxr": ("cxr",)}.get(family, ("ehr", "cxr", "both"))
-    pixel_sigma = data.images.pixel_std(data.rows("train", "paired")) if data.images is not None else 0.0
+    train_images = data.rows("train", "paired")
+    if data.images is None or len(train_images) == 0:  # no image noise without training pixel statistics
+        modalities = tuple(m for m in modalities if m == "ehr")
+    pixel_sigma = data.images.pixel_std(train_images) if data.images is not None and len(train_images) else 0.0
     robustness = []
-    base_rows = test_rows["partial"]
-    for fraction in noise_fractions:
+    base_rows = test_rows.get("partial", np.array([], dtype=np.int64))
+    for fraction in noise_fractions if len(base_rows) else ():
         for modality in modalities:
             noise = NoiseSpec(ts_fraction=fraction if modality in ("ehr", "both") else 0.0,
                               pixel_fraction=fraction if modality in ("cxr", "both") else 0.0,
@@ -243,18 +289,22 @@ def evaluate_model(home: Home, record: dict, *, n_bootstrap: int | None = None, 
         from features.resources import PHENOTYPE_LEVELS
 
         label_groups = dict(PHENOTYPE_LEVELS)
-    run_ = EvalRun(model=family, task=task, label_names=list(data.spec.label_columns), label_groups=label_groups,
+    label = family + (" [shuffled-label control]" if settings.get("shuffle_train_labels") else "")
+    run_ = EvalRun(model=label, task=task, label_names=list(data.spec.label_columns), label_groups=label_groups,
                    subsets=subsets, robustness=robustness, ablation=ablation,
                    history=history_without_timing(record["history"]),
                    provenance=provenance, seed=seed, n_bootstrap=n_bootstrap,
                    subgroup_n_bootstrap=subgroup_n_bootstrap)
     doc = evaluate_run(run_)
     out = report_dir(home, name)
-    paths = write_report(out, doc, run_)
+    with atomic_dir(out) as tmp:  # a killed report leaves the previous one whole
+        written = write_report(tmp, doc, run_)
+        roc = roc_markdown(doc, written["roc"])
+    paths = {k: out / Path(v).name for k, v in written.items()}
     progress(f"{name}: report written to {paths['html']}")
-    return {"model": name, "family": family, "task": task, "report_dir": str(out),
-            "metrics": str(paths["json"]), "html": str(paths["html"]),
-            "headline": headline(doc), "roc_markdown": roc_markdown(doc, paths["roc"])}
+    return {"model": name, "family": family, "task": task, "report_dir": _rel(home, out),
+            "metrics": _rel(home, paths["json"]), "html": _rel(home, paths["html"]),
+            "headline": headline(doc), "roc_markdown": roc}
 
 
 def _code_version() -> str:
@@ -271,13 +321,15 @@ def build_leaderboard(home: Home, reports: list[dict | None]) -> dict:
     from models.leaderboard import leaderboard_table, write_leaderboard
     from warehouse.lake import publish, write_arrow
 
-    docs = [json.loads(Path(r["metrics"]).read_text()) for r in reports if r]
+    docs = [json.loads(_abs(home, r["metrics"]).read_text()) for r in reports if r]
     if not docs:
         raise ClinfuseError("reports/leaderboard: no report is materialised yet")
     out = report_dir(home, "leaderboard")
-    paths = write_leaderboard(out, docs)
+    with atomic_dir(out) as tmp:
+        written = write_leaderboard(tmp, docs)
+    paths = {k: out / Path(v).name for k, v in written.items()}
     table: pa.Table = leaderboard_table(docs)
     write_arrow(home, "reports", "leaderboard", table)
     publish(home, "reports", "leaderboard")
-    return {"rows": table.num_rows, "models": len(docs), "html": str(paths["html"]),
+    return {"rows": table.num_rows, "models": len(docs), "html": _rel(home, paths["html"]),
             "markdown": Path(paths["md"]).read_text()}

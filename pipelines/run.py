@@ -2,6 +2,7 @@
 (so the UI shows runs started from the command line)."""
 
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -12,22 +13,47 @@ from warehouse.lake import ClinfuseError, Home
 from warehouse.sources import ENV_VARS, Sources, save_sources
 
 # Pools: `gpu` (embedding and training steps) gets one slot; the limit lives in the instance, so every
-# instance the CLI creates carries it. Slots of a crashed run are freed instead of blocking the pool.
-INSTANCE_YAML = """telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-run_monitoring:
-  enabled: true
-  free_slots_after_run_end_seconds: 300
-"""
+# instance the CLI creates carries it (a home made before keeps its other settings and gains these).
+INSTANCE_BLOCKS = {
+    "telemetry:": "telemetry:\n  enabled: false\n",
+    "concurrency:": "concurrency:\n  pools:\n    default_limit: 1\n",
+    "run_monitoring:": "run_monitoring:\n  enabled: true\n  free_slots_after_run_end_seconds: 300\n",
+}
 
 
 def _ensure_instance_config(home: Home) -> None:
     yaml_path = home.dagster / "dagster.yaml"
-    if not yaml_path.exists() or "concurrency:" not in yaml_path.read_text():
-        yaml_path.write_text(INSTANCE_YAML)
+    text = yaml_path.read_text() if yaml_path.exists() else ""
+    missing = [block for key, block in INSTANCE_BLOCKS.items() if not any(
+        line.startswith(key) for line in text.splitlines())]
+    if missing:
+        yaml_path.write_text((text.rstrip("\n") + "\n" if text.strip() else "") + "".join(missing))
+
+
+def _fail_abandoned_runs(instance: dg.DagsterInstance, progress) -> None:
+    """A `clinfuse run` killed outright (SIGKILL, out of memory) leaves its run "started" and its pool slot
+    claimed, and with no daemon nothing would ever free it: the next training would wait for ever. Runs of
+    this machine whose process is gone are marked failed and their slots freed."""
+    host = socket.gethostname()
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED,
+                                                             dg.DagsterRunStatus.STARTING],
+                                                   tags={"clinfuse/host": host}))
+    for run in runs:
+        pid = int(run.tags.get("clinfuse/pid", "0"))
+        if pid and not _alive(pid):
+            instance.report_run_failed(run, "the clinfuse process running it ended without finishing (killed?)")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            progress(f"run {run.run_id[:8]} was left unfinished by a killed process: marked failed, pool slots freed")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
@@ -111,10 +137,12 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     progress(f"materialising {len(keys)} assets (selection {selection!r}) with home {home.root}")
     start = time.monotonic()
     instance = dg.DagsterInstance.from_config(str(home.dagster))
+    _fail_abandoned_runs(instance, progress)
     # Partitioned (per-shard) assets run as one ranged run over every shard (single-run backfill policy).
     partitioned = any(graph.get(k).is_partitioned for k in keys)
     tags = {"dagster/asset_partition_range_start": "0",
-            "dagster/asset_partition_range_end": str(resource.shards - 1)} if partitioned else None
+            "dagster/asset_partition_range_end": str(resource.shards - 1)} if partitioned else {}
+    tags |= {"clinfuse/host": socket.gethostname(), "clinfuse/pid": str(os.getpid())}
     run_config = {**run_config, "loggers": {"console": {"config": {
         "log_level": os.environ.get("CLINFUSE_LOG_LEVEL", "INFO")}}}}
     result = job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config)

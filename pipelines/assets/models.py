@@ -113,15 +113,17 @@ def _model_asset(family: str, task: str) -> dg.AssetsDefinition:
         from models.runner import train_model
 
         frame = _latest(context, frame_key)
+        home = clinfuse.open_home()
         record = train_model(
-            clinfuse.open_home(), family, task, profile=config.profile or clinfuse.model_profile_name(),
+            home, family, task, profile=config.profile or clinfuse.model_profile_name(),
             overrides=config.overrides(), frame_record=frame.get("metadata", {}),
             stage1={k.removeprefix("stage1_"): v for k, v in stage1.items()},
             weights_policy=clinfuse.weights_policy(), progress=context.log.info)
         context.add_output_metadata({
             "best_val_auroc": record["best_val_auroc"], "best_epoch": record["best_epoch"],
             "epochs_run": record["epochs_run"], "stopped_early": record["stopped_early"],
-            "checkpoint": dg.MetadataValue.path(record["checkpoint"]), "dagster/uri": record["checkpoint"],
+            "checkpoint": dg.MetadataValue.path(str(home.root / record["checkpoint"])),
+            "dagster/uri": (home.root / record["checkpoint"]).as_uri(),
             "fingerprint": record["fingerprint"], "weights_source": dg.MetadataValue.json(record["weights_source"]),
             "settings": dg.MetadataValue.json(record["settings"])})
         return record
@@ -141,12 +143,13 @@ def _report_asset(family: str, task: str) -> dg.AssetsDefinition:
                model: dict) -> dict:
         from models.runner import evaluate_model
 
-        record = evaluate_model(clinfuse.open_home(), model, n_bootstrap=config.n_bootstrap,
+        home = clinfuse.open_home()
+        record = evaluate_model(home, model, n_bootstrap=config.n_bootstrap,
                                 subgroup_n_bootstrap=config.subgroup_n_bootstrap,
                                 noise_fractions=config.noise_fractions, seed=config.seed, device=config.device,
                                 sources={k: v.release for k, v in clinfuse.layouts().items()}, progress=context.log.info)
         context.add_output_metadata({**record["headline"],
-                                     "report": dg.MetadataValue.path(record["html"]),
+                                     "report": dg.MetadataValue.path(str(home.root / record["html"])),
                                      "roc": dg.MetadataValue.md(record["roc_markdown"])})
         return {k: v for k, v in record.items() if k != "roc_markdown"}
 
@@ -154,17 +157,21 @@ def _report_asset(family: str, task: str) -> dg.AssetsDefinition:
 
 
 @dg.asset(key=["reports", "leaderboard"], group_name="reports", code_version=MODELS_CODE, kinds={"duckdb", "html"},
-          ins={f"r_{model_name(f, t)}": dg.AssetIn(["reports", model_name(f, t)]) for f, t in FAMILY_TASKS},
+          ins={f"r_{model_name(f, t)}": dg.AssetIn(["reports", model_name(f, t)],
+                                                   metadata={"allow_missing": True}) for f, t in FAMILY_TASKS},
           description="Every model x task x subset x metric with its 95 % CI, beside the papers' published "
                       "figures (real MIMIC-IV; not comparable with a synthetic run): reports.leaderboard, "
                       "leaderboard.html and leaderboard.md under reports/leaderboard/.")
 def leaderboard(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource, **reports: dict):
     from models.runner import build_leaderboard
 
-    summary = build_leaderboard(clinfuse.open_home(), list(reports.values()))
+    home = clinfuse.open_home()
+    summary = build_leaderboard(home, list(reports.values()))
+    missing = sorted(name.removeprefix("r_") for name, record in reports.items() if record is None)
     return dg.MaterializeResult(metadata={"rows": summary["rows"], "models": summary["models"],
+                                          "not_materialised": ", ".join(missing) or "none",
                                           "leaderboard": dg.MetadataValue.md(summary["markdown"]),
-                                          "html": dg.MetadataValue.path(summary["html"])})
+                                          "html": dg.MetadataValue.path(str(home.root / summary["html"]))})
 
 
 ASSETS = [*(_frame_asset(t) for t in FRAMES),
