@@ -557,7 +557,7 @@ def _evaluate_subset(run: EvalRun, subset: Subset, groups_of_labels: dict[str, s
         "calibration": calibration(y, p, run.n_bins),
         "confusion": confusion(y, p, run.threshold),
         "bootstrap": {"n_resamples": run.n_bootstrap, "seed": run.seed, "alpha": 0.05, "method": "percentile",
-                      "unit": "row (ICU stay)", "redraws": samples.redraws, "unresolved": samples.unresolved,
+                      "unit": "row (an ICU stay; an image for the image-only model)", "redraws": samples.redraws, "unresolved": samples.unresolved,
                       "max_redraws": samples.max_redraws},
     }
     if groups_of_labels:
@@ -586,6 +586,10 @@ def _ranking_point(y_true, y_prob) -> dict:
 
 
 def _best_epoch(history: list[dict]) -> int | None:
+    """The epoch the trainer kept (its last improvement, whatever it selected on), else the best val AUROC."""
+    improved = [row.get("epoch") for row in history if row.get("improved")]
+    if improved:
+        return improved[-1]
     best, best_value = None, -math.inf
     for row in history:
         value = row.get("val_auroc")

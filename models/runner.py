@@ -245,7 +245,7 @@ def evaluate_model(home: Home, record: dict, *, n_bootstrap: int | None = None, 
         rows = data.rows("test", subset)
         if len(rows):
             test_rows[subset] = rows
-            subsets[f"test_{subset}"] = _subset(data, rows, run(rows))
+            subsets["test_images" if family == "uni_cxr" else f"test_{subset}"] = _subset(data, rows, run(rows))
     if not subsets:
         raise ClinfuseError(f"models/{name}: frames/{task} has no test rows to evaluate")
     progress(f"{name}: predicted {', '.join(f'{k} ({len(v.y_true)})' for k, v in subsets.items())}")
@@ -262,7 +262,7 @@ def evaluate_model(home: Home, record: dict, *, n_bootstrap: int | None = None, 
             noise = NoiseSpec(ts_fraction=fraction if modality in ("ehr", "both") else 0.0,
                               pixel_fraction=fraction if modality in ("cxr", "both") else 0.0,
                               seed=seed, pixel_sigma=pixel_sigma)
-            robustness.append({"modality": modality, "fraction": float(fraction), "subset": "test_partial",
+            robustness.append({"modality": modality, "fraction": float(fraction), "subset": next(iter(subsets)),
                                "y_true": data.arrays.labels[base_rows], "y_prob": run(base_rows, noise=noise)})
     ablation = {}
     if family in ("medfuse", "tsfusion") and "paired" in test_rows:

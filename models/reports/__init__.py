@@ -31,6 +31,8 @@ PLOT_TITLES: dict[str, str] = {
 SUBSET_TITLES: dict[str, str] = {
     "test_partial": "PARTIAL test set: every test ICU stay, with or without a chest X-ray",
     "test_paired": "PAIRED test set: the test stays that have a chest X-ray",
+    "test_images": "test set: every test chest X-ray image (one row per image; the images of one patient are "
+                   "not independent, so the intervals are somewhat too narrow)",
     "val_partial": "PARTIAL validation set",
     "val_paired": "PAIRED validation set",
 }
