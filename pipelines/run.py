@@ -69,17 +69,14 @@ def run_config_for(defs: dg.Definitions, config_file: str | None = None, sets: t
     overrides (`features/timeseries_ihm.mode=faithful`; values are read as YAML: 1.0, true, [AP, PA])."""
     import yaml
 
+    from warehouse.sources import load_yaml_mapping
+
     config: dict = {}
     if config_file:
         path = Path(config_file)
         if not path.is_file():
             raise ClinfuseError(f"{path}: run-config file not found")
-        try:
-            config = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ClinfuseError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-        if not isinstance(config, dict):
-            raise ClinfuseError(f"{path}: a run config is a mapping (ops: ..., resources: ...)")
+        config = load_yaml_mapping(path, "a run config mapping (ops: ..., resources: ...)")
     for item in sets:
         key, eq, text = item.partition("=")
         asset, dot, field = key.strip().rpartition(".")

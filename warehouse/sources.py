@@ -175,15 +175,19 @@ def load_config_file(home: Path | None = None) -> dict:
     """`clinfuse.yaml` in the working directory (or the home): keys home, mimic_iv, mimic_cxr, mimic_note, shards."""
     for folder in (Path.cwd(), home):
         if folder and (folder / "clinfuse.yaml").is_file():
-            path = folder / "clinfuse.yaml"
-            try:
-                data = yaml.safe_load(path.read_text()) or {}
-            except yaml.YAMLError as exc:
-                raise ClinfuseError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-            if not isinstance(data, dict):
-                raise ClinfuseError(f"{path}: expected a mapping of settings")
-            return data
+            return load_yaml_mapping(folder / "clinfuse.yaml", "a mapping of settings")
     return {}
+
+
+def load_yaml_mapping(path: Path, expected: str) -> dict:
+    """A YAML file whose top level must be a mapping; one-line errors naming the file."""
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ClinfuseError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ClinfuseError(f"{path}: expected {expected}")
+    return data
 
 
 def save_sources(home: Home, sources: Sources) -> None:
