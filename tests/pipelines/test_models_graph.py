@@ -164,7 +164,7 @@ def test_a_training_killed_outright_does_not_block_the_next_run(materialised, sy
     env = {**os.environ, "CLINFUSE_WEIGHTS": "auto", "CLINFUSE_MODEL_PROFILE": "demo"}
     proc = subprocess.Popen([sys.executable, "-m", "clinfuse.cli", "run", "--home", str(home.root),
                              "--select", "key:models/uni_ehr_pheno",
-                             "--set", "models/uni_ehr_pheno.epochs=500", "--set", "models/uni_ehr_pheno.patience=500"],
+                             "--set", "models/uni_ehr_pheno.epochs=5000", "--set", "models/uni_ehr_pheno.patience=5000"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     while not _instance(home).event_log_storage.get_concurrency_info("gpu").claimed_slots:
