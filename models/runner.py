@@ -23,6 +23,9 @@ from warehouse.lake import ClinfuseError, Home, atomic_dir
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "betas", "weight_decay", "patience", "lr_patience", "lr_factor", "seed",
               "device", "num_workers", "loss", "uncertainty_lr", "uncertainty_form")
 MODEL_KEYS = ("hidden", "layers", "dropout", "backbone", "cxr_weights", "missing")
+# Further settings that change what a checkpoint holds, so a checkpoint's lineage carries them.
+LINEAGE_KEYS = ("family", "task", "image_size", "image_column", "augment", "mode", "validation_subset",
+                "shuffle_train_labels")
 # The files a trained model depends on: their hash is the model assets' code version.
 MODEL_SOURCES = ("models", "features/frames.py", "features/store", "features/cxr/tensors.py")
 # What `mode` means, in the words every report prints.
@@ -108,17 +111,17 @@ def train_model(home: Home, family: str, task: str, *, profile: str, overrides: 
                 progress=print) -> dict:
     """Train `family` on `frames/<task>`; fusion models start from the stage-1 records in `stage1`
     ({"ehr": uni_ehr record, "cxr": uni_cxr record}). Returns the model record."""
+    import torch
+
     from models.data import collate
     from models.losses import make_loss
     from models.nets import build_model, load_stage1
-    from models.train import TrainConfig, fit, load_checkpoint
+    from models.train import TrainConfig, fit
 
     settings = resolve_settings(family, task, profile, overrides)
     data = TaskData(home, task, settings, with_images=family != "uni_ehr")
     lineage = _lineage(data, frame_record)
     n_labels = len(data.spec.label_columns)
-    import torch
-
     torch.manual_seed(settings["seed"])  # the initial weights are part of a reproducible run
     model = build_model(family, n_labels, {**{k: settings[k] for k in MODEL_KEYS}, "weights_policy": weights_policy})
     weights_source = dict(getattr(model, "weights_source", {}) or {})
@@ -150,13 +153,12 @@ def train_model(home: Home, family: str, task: str, *, profile: str, overrides: 
         progress(f"{model_name(family, task)}: training labels shuffled (negative control)")
     augment = None if settings["augment"] == "none" or family == "uni_ehr" else settings["augment"]
     config = TrainConfig(**{k: (tuple(settings[k]) if k == "betas" else settings[k]) for k in TRAIN_KEYS})
-    normalizer = None if data.normalizer is None else {
-        "columns": list(data.normalizer.columns), "means": list(data.normalizer.means),
-        "stds": list(data.normalizer.stds), "n_rows": data.normalizer.n_rows}
-    run_lineage = {**lineage, "normalizer": normalizer, "model": {k: settings[k] for k in (*MODEL_KEYS, "family", "task", "image_size",
-                                                                   "image_column", "augment", "mode",
-                                                                   "validation_subset", "shuffle_train_labels")},
-                   "stage1": {part: record["fingerprint"] for part, record in (stage1 or {}).items()}}
+    run_lineage = {
+        **lineage,
+        "normalizer": None if data.normalizer is None else json.loads(data.normalizer.to_json()),
+        "model": {k: settings[k] for k in (*MODEL_KEYS, *LINEAGE_KEYS)},
+        "stage1": {part: record["fingerprint"] for part, record in (stage1 or {}).items()},
+    }
     out_dir = artifact_dir(home, family, task)
     progress(f"{model_name(family, task)}: {len(train_rows)} training rows, {len(val_rows)} validation rows "
              f"({settings['validation_subset']}), profile {settings['profile']}, mode {settings['mode']}, "
@@ -164,11 +166,10 @@ def train_model(home: Home, family: str, task: str, *, profile: str, overrides: 
     result = fit(model, make_loss(settings["loss"], n_labels, settings["uncertainty_form"]),
                  data.dataset(train_rows, augment=augment), data.dataset(val_rows), config, out_dir,
                  lineage=run_lineage, collate_fn=collate, progress=progress)
-    checkpoint = load_checkpoint(result.best_path)
     return {
         "model": model_name(family, task), "family": family, "task": task,
         "checkpoint": _rel(home, result.best_path), "last": _rel(home, result.last_path),
-        "fingerprint": checkpoint["fingerprint"], "settings": settings, "lineage": run_lineage,
+        "fingerprint": result.fingerprint, "settings": settings, "lineage": run_lineage,
         "best_epoch": result.best_epoch, "best_val_auroc": _num(result.best_val_auroc),
         "epochs_run": result.epochs_run, "stopped_early": result.stopped_early, "history": result.history,
         "weights_source": weights_source, "split_sizes": data.split_sizes(),
@@ -192,10 +193,7 @@ def _normalizer_of(state: dict | None):
     """The normaliser a model was trained with, as its record carries it."""
     from features.timeseries.normalizer import NormalizerState
 
-    if not state:
-        return None
-    return NormalizerState(columns=tuple(state["columns"]), means=tuple(state["means"]),
-                           stds=tuple(state["stds"]), n_rows=int(state["n_rows"]))
+    return NormalizerState.from_json(json.dumps(state)) if state else None
 
 
 def _num(value) -> float:
@@ -252,17 +250,19 @@ def evaluate_model(home: Home, record: dict, *, n_bootstrap: int | None = None, 
 
     modalities = {"uni_ehr": ("ehr",), "uni_cxr": ("cxr",)}.get(family, ("ehr", "cxr", "both"))
     train_images = data.rows("train", "paired")
-    if data.images is None or len(train_images) == 0:  # no image noise without training pixel statistics
+    pixel_sigma = 0.0
+    if data.images is not None and len(train_images):
+        pixel_sigma = data.images.pixel_std(train_images)
+    else:  # no image noise without training pixel statistics
         modalities = tuple(m for m in modalities if m == "ehr")
-    pixel_sigma = data.images.pixel_std(train_images) if data.images is not None and len(train_images) else 0.0
     robustness = []
-    base_rows = test_rows.get("partial", np.array([], dtype=np.int64))
+    base_rows, base_name = test_rows.get("partial", []), next(iter(subsets))
     for fraction in noise_fractions if len(base_rows) else ():
         for modality in modalities:
             noise = NoiseSpec(ts_fraction=fraction if modality in ("ehr", "both") else 0.0,
                               pixel_fraction=fraction if modality in ("cxr", "both") else 0.0,
                               seed=seed, pixel_sigma=pixel_sigma)
-            robustness.append({"modality": modality, "fraction": float(fraction), "subset": next(iter(subsets)),
+            robustness.append({"modality": modality, "fraction": float(fraction), "subset": base_name,
                                "y_true": data.arrays.labels[base_rows], "y_prob": run(base_rows, noise=noise)})
     ablation = {}
     if family in ("medfuse", "tsfusion") and "paired" in test_rows:
@@ -316,9 +316,9 @@ def _code_version() -> str:
 
 def build_leaderboard(home: Home, reports: list[dict | None]) -> dict:
     """reports.leaderboard (lake table + view), leaderboard.html and .md from the given report records."""
-    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    from models.leaderboard import leaderboard_table, write_leaderboard
+    from models.leaderboard import write_leaderboard
     from warehouse.lake import publish, write_arrow
 
     docs = [json.loads(_abs(home, r["metrics"]).read_text()) for r in reports if r]
@@ -328,7 +328,7 @@ def build_leaderboard(home: Home, reports: list[dict | None]) -> dict:
     with atomic_dir(out) as tmp:
         written = write_leaderboard(tmp, docs)
     paths = {k: out / Path(v).name for k, v in written.items()}
-    table: pa.Table = leaderboard_table(docs)
+    table = pq.read_table(paths["parquet"])  # the rows just written, into the lake for reports.leaderboard
     write_arrow(home, "reports", "leaderboard", table)
     publish(home, "reports", "leaderboard")
     return {"rows": table.num_rows, "models": len(docs), "html": _rel(home, paths["html"]),

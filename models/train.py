@@ -124,6 +124,7 @@ class TrainResult:
     stopped_early: bool
     resumed_from: int | None  # the epoch of the last.pt this run continued from
     selected_on: str = "val_auroc"
+    fingerprint: str = ""  # of the config and lineage, as every checkpoint of the run carries it
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -437,6 +438,7 @@ def fit(
         best_path=best_path, last_path=last_path, history=history, best_epoch=state["best_epoch"],
         best_val_auroc=float(best_row["val_auroc"]) if best_row else float("nan"), epochs_run=len(history),
         stopped_early=stopped_early, resumed_from=resumed_from, selected_on=state["metric"] or "val_auroc",
+        fingerprint=fp,
     )
 
 

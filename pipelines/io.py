@@ -5,12 +5,15 @@ Polars LazyFrames over the same files.
 """
 
 
+import json
+import os
+
 import dagster as dg
 import polars as pl
 import pyarrow as pa
 
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import parquet_glob, publish, write_arrow
+from warehouse.lake import ClinfuseError, parquet_glob, publish, write_arrow
 
 
 class LakeIOManager(dg.ConfigurableIOManager):
@@ -51,9 +54,6 @@ class RecordIOManager(dg.ConfigurableIOManager):
         return self.clinfuse.open_home().root.joinpath("artifacts", "records", *key.path).with_suffix(".json")
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
-        import json
-        import os
-
         path = self._path(context.asset_key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp-{os.getpid()}")
@@ -61,10 +61,6 @@ class RecordIOManager(dg.ConfigurableIOManager):
         os.replace(tmp, path)
 
     def load_input(self, context: dg.InputContext):
-        import json
-
-        from warehouse.lake import ClinfuseError
-
         path = self._path(context.asset_key)
         if not path.is_file() and (context.definition_metadata or {}).get("allow_missing"):
             return None  # e.g. the leaderboard lists the reports that exist

@@ -19,7 +19,7 @@ from warehouse.versions import source_version
 
 MODELS_CODE = source_version(*MODEL_SOURCES)
 FRAMES_CODE = source_version("features/frames.py", "features/store")
-_STAGE1 = {"medfuse": True, "tsfusion": True}
+FUSIONS = ("medfuse", "tsfusion")  # they start from the stage-1 models
 
 
 class ModelConfig(dg.Config):
@@ -102,7 +102,7 @@ def _model_asset(family: str, task: str) -> dg.AssetsDefinition:
     deps = [frame_key] + ([dg.AssetKey(["features", f"normalizer_{task}"])] if task != "cxr" else [])
     deps += [dg.AssetKey(["features", "cxr_tensors"])] if family != "uni_ehr" else []
     ins = {"stage1_ehr": dg.AssetIn(["models", f"uni_ehr_{task}"]), "stage1_cxr": dg.AssetIn(["models", "uni_cxr"])} \
-        if family in _STAGE1 else {}
+        if family in FUSIONS else {}
 
     @dg.asset(key=["models", name], group_name="models", deps=deps, ins=ins, pool="gpu",
               io_manager_key="record_io", code_version=MODELS_CODE, kinds={"pytorch"},
