@@ -177,3 +177,15 @@ def test_a_training_killed_outright_does_not_block_the_next_run(materialised, sy
                           settings={"model_profile": "demo"}, progress=messages.append)
     assert any("killed process" in m for m in messages)
     assert not _instance(home).event_log_storage.get_concurrency_info("gpu").claimed_slots
+
+
+def test_a_fusion_model_refuses_a_stage1_image_encoder_trained_on_other_images(materialised):
+    from models.runner import train_model
+
+    home, _ = materialised
+    records = home.root / "artifacts" / "records" / "models"
+    stage1 = {"ehr": json.loads((records / "uni_ehr_ihm.json").read_text()),
+              "cxr": json.loads((records / "uni_cxr.json").read_text())}
+    with pytest.raises(ClinfuseError, match="image_size is 96 but the stage-1 models/uni_cxr was trained with 64"):
+        train_model(home, "medfuse", "ihm", profile="demo", overrides={"image_size": 96}, stage1=stage1,
+                    weights_policy="auto")
