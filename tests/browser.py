@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-INSTALL_TIMEOUT_S = 300
+from tests.debian import apt_install
+
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # No network, no first-run work, no GPU: the page is a local file and nothing else may be fetched.
 FLAGS = (
@@ -38,31 +39,12 @@ def _find() -> str | None:
     return None
 
 
-def _install() -> str:
-    """apt-get install chromium; returns '' on success or the reason it could not."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return "Chromium is not installed and the tests do not run as root (cannot apt-get install chromium)"
-    if not shutil.which("apt-get"):
-        return "Chromium is not installed and apt-get is not available"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = "apt-get update && apt-get install -y --no-install-recommends chromium"
-    try:
-        result = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True,
-                                timeout=INSTALL_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return f"installing Chromium took more than {INSTALL_TIMEOUT_S} s"
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        return f"apt-get install chromium failed ({result.returncode}): {tail[0]}"
-    return ""
-
-
 @functools.lru_cache(maxsize=1)
 def _locate() -> tuple[str | None, str]:
     found = _find()
     if found:
         return found, ""
-    reason = _install()
+    reason = apt_install("chromium")
     found = _find()
     return (found, "") if found else (None, reason or "apt-get installed chromium but no binary was found")
 
