@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.assets import cohorts, cxr, haim, models, notes, raw, store, timeseries
+from pipelines.automation import SENSORS, retrain_cron, with_automation
 from pipelines.io import LakeIOManager, RecordIOManager
 from pipelines.resources import ClinfuseResource, resource_from_env
 
@@ -15,7 +16,8 @@ def build_assets(shards: int) -> list:
 
 def build_definitions(clinfuse: ClinfuseResource) -> dg.Definitions:
     return dg.Definitions(
-        assets=build_assets(clinfuse.shards),
+        assets=with_automation(build_assets(clinfuse.shards), retrain_cron()),
+        sensors=SENSORS,
         resources={"clinfuse": clinfuse, "io_manager": LakeIOManager(clinfuse=clinfuse),
                    "record_io": RecordIOManager(clinfuse=clinfuse)},
     )

@@ -63,7 +63,9 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
         result = ingest_table(home, table, layout, shards=clinfuse.shards)
         publish_raw(home, [table.name])
         context.log.info(f"raw.{table.name}: {result.rows} rows ({result.status})")
-        return dg.MaterializeResult(metadata=_metadata(result), check_results=_checks(table, result, home))
+        # the file's content is the data version: an unchanged file re-ingested leaves everything downstream up to date
+        return dg.MaterializeResult(metadata=_metadata(result), check_results=_checks(table, result, home),
+                                    data_version=dg.DataVersion(f"{INGEST_CODE_VERSION}:{result.sha256 or result.status}"))
 
     return raw_table
 
