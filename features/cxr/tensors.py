@@ -317,7 +317,6 @@ def load_images(con: duckdb.DuckDBPyConnection, home: Home, shard: int | None = 
     """Every image of the shard to process: raw.cxr_images (readable or not) left-joined to raw.cxr_metadata,
     plus metadata rows with no file (path null). Columns: dicom_id, subject_id, study_id, path,
     study_datetime, view_position; sorted by subject_id, dicom_id."""
-    from features.cxr.pairing import study_datetime
     from warehouse.lake import shard_filter
 
     has_images = home.table_dir("raw", "cxr_images").is_dir()
@@ -341,9 +340,10 @@ def load_images(con: duckdb.DuckDBPyConnection, home: Home, shard: int | None = 
         return pl.DataFrame(schema={"dicom_id": pl.String, "subject_id": pl.Int64, "study_id": pl.Int64,
                                     "path": pl.String, "study_datetime": pl.Datetime("us"),
                                     "view_position": pl.String})
-    frame = con.sql(" UNION ALL ".join(parts) + " ORDER BY subject_id, dicom_id").pl()
-    return frame.select("dicom_id", "subject_id", "study_id", "path", study_datetime(),
-                        pl.col("ViewPosition").alias("view_position"))
+    frame = con.sql("SELECT dicom_id, subject_id, study_id, path, study_datetime(StudyDate, StudyTime) AS "
+                    f"study_datetime, ViewPosition AS view_position FROM ({' UNION ALL '.join(parts)}) "
+                    "ORDER BY subject_id, dicom_id").pl()
+    return frame.with_columns(pl.col("study_datetime").cast(pl.Datetime("us")))
 
 
 def build_tensors(

@@ -99,10 +99,9 @@ def load_notes(
     for source in sources:
         table = NOTE_SOURCES[source]
         if _has_view(con, "raw", table):
-            # available_time: when the note could be read (storetime), else the charttime rule of chunks.py
-            fallback = "charttime + INTERVAL 1 DAY" if source == "discharge" else "charttime"
+            # available_time: the lake's note_available_time macro (warehouse/sql/time_rules.sql)
             parts.append(f"SELECT note_id, subject_id, hadm_id, note_type, '{source}' AS source, charttime, "
-                         f"CASE WHEN storetime IS NOT NULL THEN greatest(charttime, storetime) ELSE {fallback} END "
+                         f"note_available_time('{source}', charttime, storetime) "
                          f"AS available_time, text FROM raw.{table} WHERE {shard_filter(shard, shards)}")
     if not parts:
         return pl.DataFrame(schema=NOTE_SCHEMA)

@@ -328,6 +328,30 @@ def test_write_haim_publishes_a_deterministic_view(home):
     assert write_haim(home, mode="faithful", shards=SHARDS)["table"] == "features.haim_faithful"
 
 
+def test_one_study_time_for_haim_and_the_pairing(home):
+    """cohorts.haim_samples, the HAIM image selection and the chest X-ray pairing read the same study time (the
+    lake's study_datetime macro): whole seconds, although the source's StudyTime has millisecond fractions."""
+    from features.cxr.pairing import load_metadata
+    from features.haim.build import load_samples, select_sources
+    from warehouse.lake import open_lake
+
+    con = open_lake(home)
+    try:
+        pairing = load_metadata(con, home).select("dicom_id", "study_datetime")
+        samples = load_samples(con)
+        images = select_sources(con, home, samples).images
+        fractions = con.execute("SELECT count(*) FROM raw.cxr_metadata WHERE StudyTime <> floor(StudyTime)").fetchone()[0]
+    finally:
+        con.close()
+    assert fractions > 0  # not vacuous
+    joined = samples.join(pairing, on="dicom_id")
+    assert joined.height == samples.height
+    assert (joined["prediction_time"] == joined["study_datetime"]).all()
+    assert (joined["prediction_time"].dt.microsecond() == 0).all()
+    used = images.join(pairing, left_on="used_dicom_id", right_on="dicom_id")
+    assert used.height > 0 and (used["used_image_time"] == used["study_datetime"]).all()
+
+
 def test_prediction_minute_bound_and_one_second_earlier(home):
     """Fixed mode bounds are strict at full resolution: an event one second before counts, at the time not."""
     from features.haim.build import select_sources
