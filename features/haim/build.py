@@ -88,6 +88,7 @@ from warehouse.lake import (
 )
 
 SQL_DIR = Path(__file__).parent
+HAIM_SQL_FILES = tuple(SQL_DIR / name for name in ("events.sql", "images.sql", "notes.sql"))
 CXR_TABLE = "cxr_densenet121_chex"
 NOTES_TABLE = "notes_clinicalbert_notes"
 SOURCE_NAMES = {"ce": "chart", "le": "lab", "pe": "procedure"}
@@ -229,15 +230,15 @@ def select_sources(
     con.register("_haim_signals", _signals_frame().to_arrow())
     con.register("_haim_note_types", pl.DataFrame({"source": list(note_types)}, schema={"source": pl.String}).to_arrow())
     try:
-        scans = {t: table_scan(home, "raw", f"icu_{t}" if t != "labevents" else "hosp_labevents", storage_order=True)
-                 for t in ("chartevents", "labevents", "procedureevents")}
+        scans = {f"raw.{t}": table_scan(home, "raw", t, storage_order=True)
+                 for t in ("icu_chartevents", "hosp_labevents", "icu_procedureevents")}
         missing = [t for t, s in scans.items() if s is None]
         if missing:
             raise ClinfuseError(f"raw tables missing from the lake: {', '.join(missing)}; run `clinfuse ingest` first")
         events = con.sql(_sql("events.sql", **scans), params={"faithful": faithful}).pl()
         split_scan = table_scan(home, "raw", "cxr_split", storage_order=True) or \
             "(SELECT NULL::VARCHAR AS dicom_id, NULL::VARCHAR AS filename, NULL::BIGINT AS file_row_number)"
-        images = con.sql(_sql("images.sql", cxr_split=split_scan), params={"faithful": faithful}).pl()
+        images = con.sql(_sql("images.sql", **{"raw.cxr_split": split_scan}), params={"faithful": faithful}).pl()
         notes_scan = table_scan(home, "embeddings", NOTES_TABLE)
         if notes_scan is None:
             if note_types:
@@ -245,7 +246,7 @@ def select_sources(
             notes = pl.DataFrame(schema=_NOTE_SCHEMA)
             note_emb = None
         else:
-            notes = con.sql(_sql("notes.sql", notes=notes_scan), params={"faithful": faithful}).pl()
+            notes = con.sql(_sql("notes.sql", **{f"embeddings.{NOTES_TABLE}": notes_scan}), params={"faithful": faithful}).pl()
             note_emb = _note_embeddings(con, home, notes["note_id"], info)
         cxr = _cxr_embeddings(con, home, pl.concat([samples["dicom_id"], images["used_dicom_id"].drop_nulls()]),
                               info, warn)

@@ -1,5 +1,5 @@
 -- Earlier chest X-rays of each sample of `_haim_samples`, for the vmd/vmp blocks (reference-pipelines.md §4.7).
--- Placeholder {cxr_split}: a read_parquet scan of raw.cxr_split with `filename` and `file_row_number` (the lake's
+-- Placeholder {raw.cxr_split}: a read_parquet scan of that table with `filename` and `file_row_number` (the lake's
 -- storage order of a subject's images, which stands for HAIM's image-table order). Parameter $faithful (BOOLEAN).
 -- Image time: the lake's study_datetime macro (warehouse/sql/time_rules.sql), as everywhere else.
 --
@@ -23,7 +23,7 @@ images AS (
 ),
 split_order AS (
     SELECT dicom_id, min(filename) AS file, min(file_row_number) AS row_in_file
-    FROM {cxr_split} GROUP BY dicom_id
+    FROM {raw.cxr_split} GROUP BY dicom_id
 ),
 ranked AS (
     SELECT i.*, row_number() OVER (PARTITION BY i.subject_id

@@ -1,5 +1,5 @@
 -- Notes of each sample of `_haim_samples` for the n_* blocks (reference-pipelines.md §4.6).
--- Placeholder {notes}: a read_parquet scan of embeddings.notes_clinicalbert_notes. Registered frame
+-- Placeholder {embeddings.notes_clinicalbert_notes}: a read_parquet scan of that table. Registered frame
 -- _haim_note_types (source). Parameter $faithful (BOOLEAN).
 -- Scope (both modes): notes of the sample's admission (subject_id, hadm_id) whose `source` is a requested note
 -- type; notes without a charttime are dropped. MIMIC-IV-Note has no stay_id, so HAIM's stay scope becomes the
@@ -28,7 +28,7 @@ SELECT s.sample_id, n.source AS note_type, n.note_id, n.charttime, st.storetime,
        date_diff('microsecond', s.admittime, n.charttime) / 3600000000.0 AS hours_since_admit,
        note_available_time(n.source, n.charttime, st.storetime) AS available_time
 FROM samples AS s
-JOIN {notes} AS n ON n.subject_id = s.subject_id AND n.hadm_id = s.hadm_id
+JOIN {embeddings.notes_clinicalbert_notes} AS n ON n.subject_id = s.subject_id AND n.hadm_id = s.hadm_id
 LEFT JOIN stored AS st ON st.note_id = n.note_id
 WHERE n.source IN (SELECT source FROM _haim_note_types)
   AND n.charttime IS NOT NULL

@@ -4,16 +4,17 @@ import warnings as warnings_module
 
 import dagster as dg
 
-from features.haim.build import build_haim, haim_table_name
+from features.haim.build import CXR_TABLE, HAIM_SQL_FILES, build_haim, haim_table_name
 from features.haim.cohort import build_haim_samples, describe_haim_samples
+from features.haim.cohort import sql_path as haim_samples_sql_path
 from features.haim.layout import MODES
+from pipelines.assets.sqldeps import sql_deps
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
 from warehouse.lake import open_lake, publish, write_frame
 
 CODE_VERSION = "1"
-_SAMPLE_INPUTS = [dg.AssetKey(["raw", t]) for t in
-                  ("cxr_metadata", "cxr_chexpert", "hosp_admissions", "icu_icustays", "hosp_patients")]
+_SAMPLE_INPUTS = sql_deps(haim_samples_sql_path(), produces=("cohorts", "haim_samples"))  # what its SQL reads
 
 
 @dg.asset(key=["cohorts", "haim_samples"], group_name="cohorts", code_version=CODE_VERSION, deps=_SAMPLE_INPUTS,
@@ -76,9 +77,9 @@ def _haim_asset(mode: str, shards: int, deps: list) -> dg.AssetsDefinition:
 
 def build_haim_assets(shards: int) -> list:
     """features/haim (fixed) and features/haim_faithful: one asset key per table, so lineage says which."""
-    deps = [haim_samples.key, dg.AssetKey(["embeddings", "cxr_densenet121_chex"]),
-            dg.AssetKey(["embeddings", "notes_clinicalbert_notes"])] + [
-        dg.AssetKey(["raw", t]) for t in ("icu_chartevents", "hosp_labevents", "icu_procedureevents",
-                                          "cxr_metadata", "cxr_split", "note_radiology", "note_discharge",
-                                          "hosp_patients", "hosp_admissions")]
+    # the tables its SQL files read, plus what build.py reads from Python: the samples, the image embeddings and
+    # the demographics' patients and admissions
+    deps = sorted({*sql_deps(*HAIM_SQL_FILES), haim_samples.key, dg.AssetKey(["embeddings", CXR_TABLE]),
+                   dg.AssetKey(["raw", "hosp_patients"]), dg.AssetKey(["raw", "hosp_admissions"])},
+                  key=lambda k: k.path)
     return [_haim_asset(mode, shards, deps) for mode in MODES]
