@@ -33,7 +33,7 @@ def _cohort_asset(name: str) -> dg.AssetsDefinition:
               check_specs=[dg.AssetCheckSpec("keys_not_null", asset=key,
                                              description="subject_id, hadm_id and stay_id are never null")])
     def cohort(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         rows = build_cohort(home, name, clinfuse.shards)
         with catalog(home, write=False) as con:
             nulls = con.execute(f"SELECT count(*) FROM cohorts.{name} WHERE subject_id IS NULL "

@@ -46,7 +46,7 @@ def build_cxr_assets(shards: int) -> list:
 
     @dg.multi_asset(specs=pair_specs, name="cxr_pairs", backfill_policy=policy, can_subset=False)
     def cxr_pairs(context: dg.AssetExecutionContext, config: PairingConfig, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         counts = {t: {"partial": 0, "paired": 0} for t in PAIR_TABLES}
         con = open_lake(home)
         try:
@@ -83,7 +83,7 @@ def build_cxr_assets(shards: int) -> list:
     @dg.multi_asset(specs=tensor_specs, check_specs=tensor_checks, name="cxr_tensors", backfill_policy=policy,
                     can_subset=False)
     def cxr_tensors(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         totals = {"images": 0, "tensors": 0, "failures": 0, "seconds": 0.0}
         bad_shapes = 0
         con = open_lake(home)
@@ -117,7 +117,7 @@ def build_cxr_assets(shards: int) -> list:
                           "(input scaled to [-1024, 1024] at 224 px).",
               check_specs=[dg.AssetCheckSpec("no_nan", asset=key, description="no NaN in features or outputs")])
     def cxr_densenet121_chex(context: dg.AssetExecutionContext, config: DensenetConfig, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         policy = config.weights or clinfuse.weights_policy()
         model = load_densenet(policy)  # one model instance for every shard of the run
         rows, seconds, nan_rows, device = 0, 0.0, 0, ""

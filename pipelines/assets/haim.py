@@ -19,8 +19,8 @@ _SAMPLE_INPUTS = sql_deps(haim_samples_sql_path(), produces=("cohorts", "haim_sa
 
 @dg.asset(key=["cohorts", "haim_samples"], group_name="cohorts", code_version=CODE_VERSION, deps=_SAMPLE_INPUTS,
           kinds={"duckdb", "sql"}, description=describe_haim_samples())
-def haim_samples(clinfuse: ClinfuseResource) -> dg.MaterializeResult:
-    rows = build_haim_samples(clinfuse.open_home(), clinfuse.shards)
+def haim_samples(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -> dg.MaterializeResult:
+    rows = build_haim_samples(clinfuse.open_home(context), clinfuse.shards)
     return dg.MaterializeResult(metadata={"rows": rows})
 
 
@@ -44,7 +44,7 @@ def _haim_asset(mode: str, shards: int, deps: list) -> dg.AssetsDefinition:
                                              description="every embedding a row needs exists (else its block "
                                                          "is null)")])
     def haim(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         rows, warnings, sources, missing = 0, set(), set(), {}
         con = open_lake(home)
         try:

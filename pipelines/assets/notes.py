@@ -56,7 +56,7 @@ def build_notes_assets(shards: int) -> list:
               description="Discharge and radiology notes split on line boundaries into chunks of <= 512 "
                           "wordpieces ([CLS]/[SEP] included); no chunk is dropped, over-long lines are split.")
     def note_chunks(context: dg.AssetExecutionContext, config: NotesConfig, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         tokenizer, source = load_tokenizer(_model(config, clinfuse), _policy(config, clinfuse))
         totals = {"notes": 0, "empty_notes": 0, "chunks": 0, "seconds": 0.0}
         con = open_lake(home)
@@ -80,7 +80,7 @@ def build_notes_assets(shards: int) -> list:
 
     @dg.multi_asset(specs=specs, name="notes_clinicalbert", backfill_policy=policy, can_subset=False, pool="gpu")
     def notes_clinicalbert(context: dg.AssetExecutionContext, config: NotesConfig, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         bert = get_bert(_model(config, clinfuse), _policy(config, clinfuse), config.pooling)
         rows = {CHUNK_EMBEDDINGS_TABLE: 0, NOTE_EMBEDDINGS_TABLE: 0}
         seconds, device = 0.0, ""
