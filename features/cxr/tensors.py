@@ -3,8 +3,9 @@
 Per image (OpenCV throughout):
   1. `decode_gray`: the file's bytes -> `cv2.imdecode(..., IMREAD_UNCHANGED)` (what `cv2.imread(path,
      IMREAD_UNCHANGED)` does, but the bytes are read once and checked first: OpenCV decodes a truncated
-     JPEG into a half-grey image with only a warning, so a JPEG whose data does not end with the EOI marker
-     FF D9 is rejected as 'truncated JPEG'). Colour is converted to gray (BGR -> gray with OpenCV's
+     JPEG into a half-grey image with only a warning, so a JPEG that does not decode completely
+     (`warehouse.images.decodes_completely`: bytes after the EOI marker are fine) is rejected as
+     'truncated JPEG'). Colour is converted to gray (BGR -> gray with OpenCV's
      weights; BGRA -> gray drops the alpha channel; gray+alpha keeps the gray channel). Images that are not
      8-bit (16-bit PNG/TIFF, float) are min-max stretched per image to 0..255 (`cv2.normalize` NORM_MINMAX,
      rounded): radiographs rarely use the full 16-bit range (12 bits is common), so a fixed `>> 8` shift
@@ -45,6 +46,7 @@ import pyarrow as pa
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from warehouse.images import decodes_completely, is_jpeg
 from warehouse.lake import DEFAULT_SHARDS, Home
 
 RESIZE = 256
@@ -62,7 +64,6 @@ FAILURE_SCHEMA: dict[str, pl.DataType] = {
     "dicom_id": pl.String, "subject_id": pl.Int64, "path": pl.String, "reason": pl.String,
 }
 
-_JPEG_SOI, _JPEG_EOI = b"\xff\xd8", b"\xff\xd9"
 
 
 # ---------------------------------------------------------------- one image
@@ -80,7 +81,8 @@ def read_gray(path: str | os.PathLike | None) -> tuple[np.ndarray | None, str | 
         return None, "missing file" if not os.path.exists(path) else f"unreadable file ({exc.strerror or exc})"
     if buf.size == 0:
         return None, "empty file"
-    if buf[:2].tobytes() == _JPEG_SOI and not buf.tobytes().rstrip(b"\x00").endswith(_JPEG_EOI):
+    data = buf.tobytes()
+    if is_jpeg(data) and not decodes_completely(data):  # OpenCV would fill a truncated scan with grey
         return None, "truncated JPEG"
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
