@@ -5,9 +5,10 @@ from typing import Literal
 import dagster as dg
 import numpy as np
 
-from features.cxr.densenet import PATHOLOGIES, build_embeddings, load_densenet, load_tensors
+from features.cxr.densenet import PATHOLOGIES, build_embeddings, images_to_embed, load_densenet, load_tensors
 from features.cxr.pairing import build_pairs
 from features.cxr.tensors import build_tensors
+from features.weights import NO_SOURCE
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
 from warehouse.lake import open_lake, publish, write_frame
@@ -119,7 +120,8 @@ def build_cxr_assets(shards: int) -> list:
     def cxr_densenet121_chex(context: dg.AssetExecutionContext, config: DensenetConfig, clinfuse: ClinfuseResource):
         home = clinfuse.open_home(context)
         policy = config.weights or clinfuse.weights_policy()
-        model = load_densenet(policy)  # one model instance for every shard of the run
+        # one model instance for every shard of the run; none when there is no image to embed
+        model = load_densenet(policy) if images_to_embed(home) else (None, NO_SOURCE)
         rows, seconds, nan_rows, device = 0, 0.0, 0, ""
         con = open_lake(home)
         try:
