@@ -13,8 +13,6 @@ from warehouse.sources import DETECTORS, ENV_VARS, load_config_file, load_saved_
 
 PACKAGES = ("clinfuse", "duckdb", "polars", "pyarrow", "dagster", "dagster-webserver", "torch", "torchvision",
             "torchxrayvision", "transformers", "opencv-python-headless", "scikit-learn")
-BERT_ID = "emilyalsentzer/Bio_ClinicalBERT"
-XRV_WEIGHTS = "densenet121-res224-chex"
 
 
 def _version(name: str) -> str:
@@ -25,31 +23,24 @@ def _version(name: str) -> str:
 
 
 def _weights_lines() -> list[str]:
+    """Every registered pretrained model, checked by the lookup its loader uses (features.weights.WEIGHTS)."""
     lines = []
     try:
-        from huggingface_hub import try_to_load_from_cache
-
-        hit = try_to_load_from_cache(BERT_ID, "config.json")
-        where = os.environ.get("HF_HOME", "~/.cache/huggingface")
-        lines.append(f"  {BERT_ID}: {'cached' if isinstance(hit, str) else 'not in the cache'} (HF_HOME={where})")
+        import features.cxr.densenet  # noqa: F401 - each loader registers its weights
+        import features.notes.bert  # noqa: F401
+        import models.encoders  # noqa: F401
+        from features.weights import WEIGHTS
     except Exception as exc:  # an optional diagnostic must not fail the report
-        lines.append(f"  {BERT_ID}: cannot check ({exc.__class__.__name__})")
-    try:
-        import torchxrayvision as xrv
-
-        url = xrv.models.model_urls[XRV_WEIGHTS]["weights_url"]
-        path = Path(xrv.utils.get_cache_dir()) / os.path.basename(url)
-        lines.append(f"  {XRV_WEIGHTS}: {'present' if path.is_file() else 'missing'} ({path})")
-    except Exception as exc:
-        lines.append(f"  {XRV_WEIGHTS}: cannot check ({exc.__class__.__name__})")
-    try:
-        from models.encoders import resnet_weights_file
-
-        path = resnet_weights_file()
-        lines.append(f"  resnet34 IMAGENET1K_V1 (uni_cxr): {'present' if path.is_file() else 'missing'} ({path})")
-    except Exception as exc:
-        lines.append(f"  resnet34 IMAGENET1K_V1: cannot check ({exc.__class__.__name__})")
-    lines.append("  (without weights, embedding assets stop with an error unless `weights: auto` / CLINFUSE_WEIGHTS=auto)")
+        return [f"  cannot check ({exc.__class__.__name__}: {exc})"]
+    for entry in WEIGHTS.values():
+        try:
+            found = entry.lookup()
+            state = "present" if found.present else f"MISSING (needs {found.needs})"
+            lines.append(f"  {entry.name} ({entry.library}, for {entry.used_by}): {state} — {found.where}")
+        except Exception as exc:
+            lines.append(f"  {entry.name}: cannot check ({exc.__class__.__name__})")
+    lines.append("  (without weights, embedding assets stop with an error unless `weights: auto` / CLINFUSE_WEIGHTS=auto;"
+                 " a source without notes or images needs none)")
     return lines
 
 

@@ -9,12 +9,15 @@ same architecture, and the `weights_source` it returns says so wherever the embe
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from warehouse.lake import ClinfuseError
 
 WeightsPolicy = Literal["strict", "auto"]
 RANDOM_INIT = "random-init"
+NO_SOURCE = "no source"  # a modality absent from the source: nothing to embed, no model loaded
 
 
 class WeightsUnavailable(ClinfuseError):
@@ -38,3 +41,42 @@ def missing_weights(what: str, how_to_provide: str, policy: WeightsPolicy) -> st
             f"(recorded as weights_source={RANDOM_INIT})."
         )
     return RANDOM_INIT
+
+
+# ---------------------------------------------------------------- the named-weights registry
+# One table of the pretrained weights clinfuse can load (in the style of torchxrayvision's `model_urls`). Each
+# entry's `lookup` is the very function its loader calls to find the files, so `clinfuse doctor` checks exactly
+# what loading needs. Entries are registered by the module that loads them (features.notes.bert,
+# features.cxr.densenet, models.encoders); `clinfuse doctor` imports those modules.
+
+
+@dataclass(frozen=True)
+class WeightsLookup:
+    """What an offline lookup found: `present` when every file loading needs is there."""
+
+    present: bool
+    where: str  # the file or folder looked at
+    needs: str  # the files loading needs
+
+
+@dataclass(frozen=True)
+class NamedWeights:
+    name: str  # the library's own name for the weights
+    library: str
+    used_by: str  # the assets that load them
+    lookup: Callable[[], WeightsLookup]
+
+
+WEIGHTS: dict[str, NamedWeights] = {}
+
+
+def register_weights(entry: NamedWeights) -> NamedWeights:
+    WEIGHTS[entry.name] = entry
+    return entry
+
+
+def lookup_weights(name: str) -> WeightsLookup:
+    """The registry entry's lookup (ClinfuseError for a name no loader registered)."""
+    if name not in WEIGHTS:
+        raise ClinfuseError(f"no registered weights named {name!r}; known: {', '.join(sorted(WEIGHTS))}")
+    return WEIGHTS[name].lookup()

@@ -22,7 +22,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from torchvision.models import ResNet34_Weights, resnet34
 
 from features.timeseries.layout import COLUMNS
-from features.weights import missing_weights, weights_policy
+from features.weights import NamedWeights, WeightsLookup, missing_weights, register_weights, weights_policy
 from warehouse.lake import ClinfuseError
 
 EHR_INPUT_DIM = len(COLUMNS)  # 76
@@ -83,15 +83,25 @@ def resnet_weights_file() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(RESNET34_WEIGHTS.url)
 
 
+def resnet_weights_lookup() -> WeightsLookup:
+    """Is the ResNet-34 ImageNet file in torch hub's cache? (load_resnet34 and `clinfuse doctor`)"""
+    path = resnet_weights_file()
+    return WeightsLookup(path.is_file(), str(path), path.name)
+
+
+register_weights(NamedWeights("resnet34-IMAGENET1K_V1", "torchvision", "models/uni_cxr", resnet_weights_lookup))
+
+
 def load_resnet34(policy: str | None = None) -> tuple[nn.Module, str]:
     """(torchvision ResNet-34 with its 1000-way `fc`, weights_source). Never downloads.
 
     policy: 'strict' | 'auto' | None (CLINFUSE_WEIGHTS, else strict). weights_source is
     RESNET34_SOURCE when the cached file was loaded, 'random-init' when it is absent under `auto`."""
     policy = weights_policy(policy)
-    path = resnet_weights_file()
+    found = resnet_weights_lookup()
+    path = Path(found.where)
     model = resnet34(weights=None)
-    if not path.is_file():
+    if not found.present:
         source = missing_weights(
             "torchvision resnet34 IMAGENET1K_V1",
             f"Expected the file {path.name} at {path} (torch hub's cache: $TORCH_HOME/hub/checkpoints, "

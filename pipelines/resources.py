@@ -7,7 +7,7 @@ import dagster as dg
 
 from features.notes.tokenizer import DEFAULT_MODEL as BIO_CLINICALBERT
 from features.weights import weights_policy
-from warehouse.lake import DEFAULT_SHARDS, Home
+from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home
 from warehouse.sources import SourceLayout, Sources, detect_all, resolve_sources
 
 
@@ -24,8 +24,13 @@ class ClinfuseResource(dg.ConfigurableResource):
     notes_model: str = ""  # BERT-family id or directory; empty: $CLINFUSE_NOTES_MODEL, else Bio_ClinicalBERT
     model_profile: str = ""  # paper | demo; empty: $CLINFUSE_MODEL_PROFILE, else paper
 
-    def open_home(self) -> Home:
-        return Home.open(self.home)
+    def open_home(self, context: dg.AssetExecutionContext | None = None) -> Home:
+        """The home. Given an asset's context, first check that every lake table the asset reads was
+        materialised: an asset never publishes an empty table for lack of its inputs."""
+        home = Home.open(self.home)
+        if context is not None:
+            require_inputs(home, context)
+        return home
 
     def sources(self) -> Sources:
         return resolve_sources(self.open_home(), mimic_iv=self.mimic_iv or None,
@@ -58,3 +63,17 @@ def resource_from_env() -> ClinfuseResource:
         notes_model=os.environ.get("CLINFUSE_NOTES_MODEL", ""),
         model_profile=os.environ.get("CLINFUSE_MODEL_PROFILE", ""),
     )
+
+
+LAKE_SCHEMAS = ("raw", "cohorts", "features", "embeddings")  # asset key schema/table = lake/<schema>/<table>/
+
+
+def require_inputs(home: Home, context: dg.AssetExecutionContext) -> None:
+    """ClinfuseError "materialise X first" when a lake table the selected assets depend on was never written."""
+    outputs = sorted(context.selected_asset_keys, key=lambda k: k.path)
+    for key in outputs:
+        for dep in sorted(set(context.assets_def.asset_deps.get(key, ())) - set(outputs), key=lambda k: k.path):
+            if len(dep.path) == 2 and dep.path[0] in LAKE_SCHEMAS and not home.table_dir(*dep.path).is_dir():
+                name = dep.to_user_string()
+                raise ClinfuseError(f"{key.to_user_string()} reads {name}, which was never materialised in "
+                                    f"{home.root}: materialise {name} first")

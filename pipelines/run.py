@@ -145,7 +145,10 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     result = job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config)
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
-        reason = failure.step_failure_data.error.message.strip().splitlines()[-1] if failure else "run failed"
+        error = failure.step_failure_data.error if failure else None
+        while error is not None and error.cause is not None:  # the asset's own exception, not Dagster's wrapper
+            error = error.cause
+        reason = error.message.strip().splitlines()[-1] if error else "run failed"
         step = failure.step_key if failure else "?"
         raise ClinfuseError(f"{step}: {reason}")
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]

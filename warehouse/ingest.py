@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from warehouse.images import file_is_complete_image
 from warehouse.lake import (
     DEFAULT_SHARDS,
     ClinfuseError,
@@ -282,18 +283,11 @@ def _ingest_file(home, con, table, layout, path, target, shards, force) -> Table
 
 # ---------------------------------------------------------------- chest X-ray image files
 
-_JPEG_START, _JPEG_END = b"\xff\xd8", b"\xff\xd9"
-
-
 def _probe_image(path: str) -> tuple[int, bool]:
-    """Size and a cheap readability check (JPEG start and end markers); decoding is the CXR layer's job."""
+    """Size and readability: a complete image by decoding (warehouse.images; a plain JPEG by its markers)."""
     try:
         size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            head = f.read(2)
-            f.seek(max(size - 2, 0))
-            tail = f.read(2)
-        return size, head == _JPEG_START and tail == _JPEG_END
+        return size, file_is_complete_image(path, size)
     except OSError:
         return 0, False
 

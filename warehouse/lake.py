@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.timerules import define_time_macros
+
 SCHEMAS = ("raw", "cohorts", "features", "embeddings", "store", "frames", "models", "reports")
 DEFAULT_SHARDS = 8
 
@@ -209,6 +211,7 @@ def engine(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     con.execute("SET preserve_insertion_order = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    define_time_macros(con)  # study_datetime, note_available_time: one definition for every query
     return con
 
 

@@ -118,8 +118,9 @@ def _unknown_csvs(root: Path, folders: list[str], known: dict[str, Path]) -> tup
 def detect_mimic_iv(root: Path | str) -> SourceLayout:
     root = _require_dir(root, "MIMIC-IV")
     if not ((root / "hosp").is_dir() or (root / "icu").is_dir()):
+        hint = f"; did you mean {root / SOURCE_SUBFOLDERS['mimic_iv']}?" if is_source_root(root) else ""
         raise ClinfuseError(
-            f"{root}: not a MIMIC-IV folder (expected hosp/ and icu/, plus core/ for v1.0)"
+            f"{root}: not a MIMIC-IV folder (expected hosp/ and icu/, plus core/ for v1.0){hint}"
         )
     files = _find_files(root, tables_for("mimic_iv"))
     missing = sorted(t for t in TABLES if TABLES[t].required and t not in files)
@@ -216,11 +217,38 @@ def resolve_sources(home: Home, *, progress=lambda m: None, **flags: str | Path 
         if value:
             chosen[kind] = Path(value).expanduser().resolve()
     if chosen:
-        return Sources(**chosen)
+        return sources_from(chosen)
     saved = load_saved_sources(home)
     if saved and saved.mimic_iv and saved.mimic_iv.exists():
         return saved
     return synthetic_default(home, progress=progress)
+
+
+# the folders `clinfuse synth --out ROOT` writes, one per source
+SOURCE_SUBFOLDERS = {"mimic_iv": "mimic-iv", "mimic_cxr": "mimic-cxr-jpg", "mimic_note": "mimic-iv-note"}
+
+
+def is_source_root(path: Path) -> bool:
+    """A folder holding the sources' folders (mimic-iv/, mimic-cxr-jpg/, mimic-iv-note/), not a source itself."""
+    return any((path / sub).is_dir() for sub in SOURCE_SUBFOLDERS.values()) and \
+        not any((path / f).is_dir() for f in ("hosp", "icu", "core", "files", "note"))
+
+
+def sources_from(chosen: dict[str, Path]) -> Sources:
+    """Sources from the chosen folders. A root of source folders (as `clinfuse synth` writes) given for MIMIC-IV
+    supplies all three sources (a folder chosen for another source wins); given for any source, it stands for
+    that source's subfolder."""
+    chosen = dict(chosen)
+    iv = chosen.get("mimic_iv")
+    if iv is not None and is_source_root(iv):
+        for kind, sub in SOURCE_SUBFOLDERS.items():
+            if (iv / sub).is_dir() and (kind == "mimic_iv" or kind not in chosen):
+                chosen[kind] = iv / sub
+    for kind, path in list(chosen.items()):
+        if is_source_root(path) and (path / SOURCE_SUBFOLDERS[kind]).is_dir():
+            chosen[kind] = path / SOURCE_SUBFOLDERS[kind]
+    iv = chosen.get("mimic_iv")
+    return Sources(**chosen, synthetic=iv is not None and iv.is_dir() and _is_synthetic(iv))
 
 
 def synthetic_sources(root: Path) -> Sources:

@@ -14,7 +14,6 @@ from features.cxr.pairing import (
     build_pairs,
     pair_cxr_to_stays,
     partial_samples,
-    study_datetime,
 )
 from features.cxr.tensors import (
     CROP,
@@ -33,5 +32,5 @@ from features.cxr.tensors import (
 __all__ = [
     "CROP", "PAIR_COLUMNS", "RESIZE", "TASKS", "CxrImageDataset", "build_pairs", "build_tensors", "center_crop",
     "clahe", "decode_gray", "pair_cxr_to_stays", "partial_samples", "preprocess", "resize_short_side",
-    "study_datetime", "tensor_from_row", "tensors_to_array",
+    "tensor_from_row", "tensors_to_array",
 ]

@@ -41,7 +41,15 @@ with warnings.catch_warnings():  # torchxrayvision's models.py calls warnings.fi
 
 from features.cxr.tensors import CROP, tensors_to_array
 from features.device import autocast, resolve_device
-from features.weights import RANDOM_INIT, missing_weights, weights_policy
+from features.weights import (
+    NO_SOURCE,
+    RANDOM_INIT,
+    NamedWeights,
+    WeightsLookup,
+    missing_weights,
+    register_weights,
+    weights_policy,
+)
 from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home
 
 WEIGHTS = "densenet121-res224-chex"
@@ -69,6 +77,15 @@ def weights_file(cache_dir: str | os.PathLike | None = None) -> str:
     folder = str(cache_dir) if cache_dir is not None else xrv.utils.get_cache_dir()
     name = os.path.basename(xrv.models.model_urls[WEIGHTS]["weights_url"])
     return os.path.expanduser(os.path.join(folder, name))
+
+
+def chex_weights_lookup(cache_dir: str | os.PathLike | None = None) -> WeightsLookup:
+    """Is the chex weights file where torchxrayvision reads it? (load_densenet and `clinfuse doctor`)"""
+    path = weights_file(cache_dir)
+    return WeightsLookup(os.path.isfile(path), path, os.path.basename(path))
+
+
+register_weights(NamedWeights(WEIGHTS, "torchxrayvision", "embeddings/cxr_densenet121_chex", chex_weights_lookup))
 
 
 def _chex_like(model: xrv.models.DenseNet) -> xrv.models.DenseNet:
@@ -101,8 +118,9 @@ def load_densenet(
     directory (default `~/.torchxrayvision/models_data/`). weights_source is
     'torchxrayvision:densenet121-res224-chex (<file>)' or 'random-init'."""
     policy = weights_policy(policy)
-    path = weights_file(cache_dir)
-    if not os.path.isfile(path):
+    found = chex_weights_lookup(cache_dir)
+    path = found.where
+    if not found.present:
         url = xrv.models.model_urls[WEIGHTS]["weights_url"]
         source = missing_weights(
             f"torchxrayvision {WEIGHTS}",
@@ -232,6 +250,19 @@ def with_fixed_widths(frame: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
+def images_to_embed(home: Home) -> int:
+    """Rows of features.cxr_tensors (0 when the source has no MIMIC-CXR images or it was never built)."""
+    from warehouse.lake import open_lake
+
+    if not home.table_dir("features", "cxr_tensors").is_dir():
+        return 0
+    con = open_lake(home)
+    try:
+        return con.execute("SELECT count(*) FROM features.cxr_tensors").fetchone()[0]
+    finally:
+        con.close()
+
+
 def load_tensors(home: Home, shard: int | None = None, shards: int = DEFAULT_SHARDS) -> pl.DataFrame:
     """The shard's rows of the lake table features.cxr_tensors (written by the caller from build_tensors)."""
     from warehouse.lake import open_lake, shard_filter
@@ -262,6 +293,8 @@ def build_embeddings(
 
     Returns (EMBEDDING_SCHEMA frame, stats: images, seconds, images_per_second, device, weights_source,
     input column, xrv version, pathologies, untrained)."""
+    if model is None and tensors.height == 0:  # nothing to embed: no model is loaded (a source without images)
+        model = (None, NO_SOURCE)
     net, source = model or load_densenet(policy, cache_dir)
     dev = resolve_device(device)
     start = time.perf_counter()

@@ -13,11 +13,11 @@ Rules, per task sample (one ICU stay of `cohorts.ihm_48h` or `cohorts.phenotypin
 PARTIAL = every task sample, with `has_cxr` and the chosen image's columns (null without one);
 PAIRED = the PARTIAL rows with `has_cxr`.
 
-study_datetime: StudyDate (YYYYMMDD) + StudyTime (HHMMSS.fff) truncated to whole seconds, as the
-reference does (it casts StudyTime to int and zero-pads it to 6 digits): 80556.875 -> 08:05:56. The
-fraction is dropped rather than kept so that the window edges and ties behave exactly as in MedFuse. A
-date or time that is not a valid calendar value (e.g. StudyTime 246000) gives a null study_datetime,
-and such an image is never paired.
+study_datetime: the lake's study_datetime macro (warehouse/sql/time_rules.sql, also used by
+cohorts.haim_samples and features.haim): StudyDate (YYYYMMDD) + StudyTime (HHMMSS.fff) truncated to whole
+seconds, as the reference does (it casts StudyTime to int and zero-pads it to 6 digits): 80556.875 ->
+08:05:56, so the window edges and ties behave exactly as in MedFuse. A date or time that is not a valid
+calendar value (e.g. StudyTime 246000) gives a null study_datetime, and such an image is never paired.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import duckdb
 import polars as pl
 
 from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, shard_filter
+from warehouse.timerules import with_study_datetime
 
 Task = Literal["ihm", "pheno"]
 TASKS: dict[str, str] = {"ihm": "ihm_48h", "pheno": "phenotyping"}  # task -> its cohort table
@@ -42,18 +43,6 @@ PARTIAL_COLUMNS: tuple[str, ...] = (
     "subject_id", "hadm_id", "stay_id", "intime", "prediction_time", "has_cxr",
     "dicom_id", "study_id", "study_datetime", "view_position",
 )
-
-
-def study_datetime(date: str = "StudyDate", time: str = "StudyTime") -> pl.Expr:
-    """StudyDate (int YYYYMMDD) + StudyTime (float HHMMSS.fff, truncated to whole seconds) -> Datetime[us].
-
-    Null when either part is null or not a valid date / time of day."""
-    t = pl.col(time).cast(pl.Int64, strict=False)  # float -> int truncates toward zero, like int() in Python
-    hh, mm, ss = t // 10_000, (t // 100) % 100, t % 100
-    day = pl.col(date).cast(pl.Int64, strict=False).cast(pl.String).str.strptime(pl.Date, "%Y%m%d", strict=False)
-    valid = t.is_between(0, 235_959) & (mm < 60) & (ss < 60)
-    stamp = day.cast(pl.Datetime("us")) + pl.duration(hours=hh, minutes=mm, seconds=ss)
-    return pl.when(valid).then(stamp).otherwise(None).alias("study_datetime")
 
 
 def _task(task: str) -> str:
@@ -73,7 +62,7 @@ def _images(metadata: pl.DataFrame | pl.LazyFrame, views) -> pl.LazyFrame:
     meta = metadata.lazy()
     names = meta.collect_schema().names()
     if "study_datetime" not in names:
-        meta = meta.with_columns(study_datetime())
+        meta = with_study_datetime(meta).lazy()
     view = pl.col("view_position" if "view_position" in names else "ViewPosition")
     meta = meta.select("dicom_id", "subject_id", "study_id", pl.col("study_datetime").cast(pl.Datetime("us")),
                        view.alias("view_position"))
@@ -148,11 +137,10 @@ def load_metadata(con: duckdb.DuckDBPyConnection, home: Home, shard: int | None 
         return pl.DataFrame(schema={"dicom_id": pl.String, "subject_id": pl.Int64, "study_id": pl.Int64,
                                     "study_datetime": pl.Datetime("us"), "view_position": pl.String})
     frame = con.sql(
-        "SELECT dicom_id, subject_id, study_id, StudyDate, StudyTime, ViewPosition FROM raw.cxr_metadata "
-        f"WHERE {shard_filter(shard, shards)}"
+        "SELECT dicom_id, subject_id, study_id, study_datetime(StudyDate, StudyTime) AS study_datetime, "
+        f"ViewPosition AS view_position FROM raw.cxr_metadata WHERE {shard_filter(shard, shards)}"
     ).pl()
-    return frame.select("dicom_id", "subject_id", "study_id", study_datetime(),
-                        pl.col("ViewPosition").alias("view_position"))
+    return frame.with_columns(pl.col("study_datetime").cast(pl.Datetime("us")))
 
 
 def load_task_stays(con: duckdb.DuckDBPyConnection, task: Task, shard: int | None = None,

@@ -3,8 +3,9 @@
 Per image (OpenCV throughout):
   1. `decode_gray`: the file's bytes -> `cv2.imdecode(..., IMREAD_UNCHANGED)` (what `cv2.imread(path,
      IMREAD_UNCHANGED)` does, but the bytes are read once and checked first: OpenCV decodes a truncated
-     JPEG into a half-grey image with only a warning, so a JPEG whose data does not end with the EOI marker
-     FF D9 is rejected as 'truncated JPEG'). Colour is converted to gray (BGR -> gray with OpenCV's
+     JPEG into a half-grey image with only a warning, so a JPEG that does not decode completely
+     (`warehouse.images.decodes_completely`: bytes after the EOI marker are fine) is rejected as
+     'truncated JPEG'). Colour is converted to gray (BGR -> gray with OpenCV's
      weights; BGRA -> gray drops the alpha channel; gray+alpha keeps the gray channel). Images that are not
      8-bit (16-bit PNG/TIFF, float) are min-max stretched per image to 0..255 (`cv2.normalize` NORM_MINMAX,
      rounded): radiographs rarely use the full 16-bit range (12 bits is common), so a fixed `>> 8` shift
@@ -45,6 +46,7 @@ import pyarrow as pa
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from warehouse.images import decodes_completely, is_jpeg
 from warehouse.lake import DEFAULT_SHARDS, Home
 
 RESIZE = 256
@@ -62,7 +64,6 @@ FAILURE_SCHEMA: dict[str, pl.DataType] = {
     "dicom_id": pl.String, "subject_id": pl.Int64, "path": pl.String, "reason": pl.String,
 }
 
-_JPEG_SOI, _JPEG_EOI = b"\xff\xd8", b"\xff\xd9"
 
 
 # ---------------------------------------------------------------- one image
@@ -80,7 +81,8 @@ def read_gray(path: str | os.PathLike | None) -> tuple[np.ndarray | None, str | 
         return None, "missing file" if not os.path.exists(path) else f"unreadable file ({exc.strerror or exc})"
     if buf.size == 0:
         return None, "empty file"
-    if buf[:2].tobytes() == _JPEG_SOI and not buf.tobytes().rstrip(b"\x00").endswith(_JPEG_EOI):
+    data = buf.tobytes()
+    if is_jpeg(data) and not decodes_completely(data):  # OpenCV would fill a truncated scan with grey
         return None, "truncated JPEG"
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
@@ -317,7 +319,6 @@ def load_images(con: duckdb.DuckDBPyConnection, home: Home, shard: int | None = 
     """Every image of the shard to process: raw.cxr_images (readable or not) left-joined to raw.cxr_metadata,
     plus metadata rows with no file (path null). Columns: dicom_id, subject_id, study_id, path,
     study_datetime, view_position; sorted by subject_id, dicom_id."""
-    from features.cxr.pairing import study_datetime
     from warehouse.lake import shard_filter
 
     has_images = home.table_dir("raw", "cxr_images").is_dir()
@@ -341,9 +342,10 @@ def load_images(con: duckdb.DuckDBPyConnection, home: Home, shard: int | None = 
         return pl.DataFrame(schema={"dicom_id": pl.String, "subject_id": pl.Int64, "study_id": pl.Int64,
                                     "path": pl.String, "study_datetime": pl.Datetime("us"),
                                     "view_position": pl.String})
-    frame = con.sql(" UNION ALL ".join(parts) + " ORDER BY subject_id, dicom_id").pl()
-    return frame.select("dicom_id", "subject_id", "study_id", "path", study_datetime(),
-                        pl.col("ViewPosition").alias("view_position"))
+    frame = con.sql("SELECT dicom_id, subject_id, study_id, path, study_datetime(StudyDate, StudyTime) AS "
+                    f"study_datetime, ViewPosition AS view_position FROM ({' UNION ALL '.join(parts)}) "
+                    "ORDER BY subject_id, dicom_id").pl()
+    return frame.with_columns(pl.col("study_datetime").cast(pl.Datetime("us")))
 
 
 def build_tensors(

@@ -31,9 +31,12 @@ Shared by both modes: the cohort (one sample per (image, admission), see cohorts
 per ICU stay), scopes (chart/procedure: the sample's stay; labs, notes: its admission), exact label matching,
 demographic codes over whole tables, NaN statistics -> 0, no events -> zeros.
 
-Missing embedding tables (not built yet): the vision and/or note blocks are zeros, has_cxr_embedding /
-has_prior_cxr are false and the note counts 0, and `stats["warnings"]` (also issued as Python warnings) says which
-table was missing — the build does not fail. An image or note absent from a present table is skipped the same way.
+Missing embeddings are nulls, never zero vectors (`missing_embedding_masks`): vd/vp are null when the sample's own
+image has no row in embeddings.cxr_densenet121_chex, vmd/vmp when any of its earlier images has none, and a note
+block when embeddings.notes_clinicalbert_notes was never built (which notes exist is then unknown). `stats
+["missing_embeddings"]` counts the samples per block and `stats["warnings"]` (also issued as Python warnings) says
+why. Nothing to embed is not missing: no earlier image, or no note of a type, gives HAIM's zeros (has_prior_cxr
+false, note count 0).
 
 Output: features.haim (fixed) / features.haim_faithful, one row per sample, columns
 KEY_COLUMNS · flag_columns(note_types) · de · vd · vp · vmd · vmp · ts_ce · ts_le · ts_pe · n_<type>... (layout.py);
@@ -67,6 +70,7 @@ from features.haim.layout import (
     check_mode,
     flag_columns,
     note_count_column,
+    note_prefix,
 )
 from features.haim.stats import series_statistics
 from features.haim.weights import fixed_time_weights, haim_time_weights, weighted_average
@@ -84,6 +88,7 @@ from warehouse.lake import (
 )
 
 SQL_DIR = Path(__file__).parent
+HAIM_SQL_FILES = tuple(SQL_DIR / name for name in ("events.sql", "images.sql", "notes.sql"))
 CXR_TABLE = "cxr_densenet121_chex"
 NOTES_TABLE = "notes_clinicalbert_notes"
 SOURCE_NAMES = {"ce": "chart", "le": "lab", "pe": "procedure"}
@@ -156,12 +161,14 @@ class Selection:
     note_matrix: np.ndarray  # (k, 768) float32
     warnings: list[str] = field(default_factory=list)
     info: dict = field(default_factory=dict)
+    notes_table_missing: bool = False  # embeddings.notes_clinicalbert_notes never built: note blocks unknown
 
 
 def _cxr_embeddings(con, home, dicom_ids: pl.Series, info: dict, warn: list[str]) -> pl.DataFrame | None:
     scan = table_scan(home, "embeddings", CXR_TABLE)
     if scan is None:
-        warn.append(f"embeddings.{CXR_TABLE} is missing: vd/vp/vmd/vmp are zeros (has_cxr_embedding = false)")
+        warn.append(f"embeddings.{CXR_TABLE} is missing: vd/vp (and vmd/vmp where there are earlier images) "
+                    "are null (has_cxr_embedding = false)")
         return None
     con.register("_haim_needed", pl.DataFrame({"dicom_id": dicom_ids.unique()}).to_arrow())
     try:
@@ -223,23 +230,23 @@ def select_sources(
     con.register("_haim_signals", _signals_frame().to_arrow())
     con.register("_haim_note_types", pl.DataFrame({"source": list(note_types)}, schema={"source": pl.String}).to_arrow())
     try:
-        scans = {t: table_scan(home, "raw", f"icu_{t}" if t != "labevents" else "hosp_labevents", storage_order=True)
-                 for t in ("chartevents", "labevents", "procedureevents")}
+        scans = {f"raw.{t}": table_scan(home, "raw", t, storage_order=True)
+                 for t in ("icu_chartevents", "hosp_labevents", "icu_procedureevents")}
         missing = [t for t, s in scans.items() if s is None]
         if missing:
             raise ClinfuseError(f"raw tables missing from the lake: {', '.join(missing)}; run `clinfuse ingest` first")
         events = con.sql(_sql("events.sql", **scans), params={"faithful": faithful}).pl()
         split_scan = table_scan(home, "raw", "cxr_split", storage_order=True) or \
             "(SELECT NULL::VARCHAR AS dicom_id, NULL::VARCHAR AS filename, NULL::BIGINT AS file_row_number)"
-        images = con.sql(_sql("images.sql", cxr_split=split_scan), params={"faithful": faithful}).pl()
+        images = con.sql(_sql("images.sql", **{"raw.cxr_split": split_scan}), params={"faithful": faithful}).pl()
         notes_scan = table_scan(home, "embeddings", NOTES_TABLE)
         if notes_scan is None:
             if note_types:
-                warn.append(f"embeddings.{NOTES_TABLE} is missing: the note blocks are zeros (note counts 0)")
+                warn.append(f"embeddings.{NOTES_TABLE} is missing: the note blocks are null (note counts 0)")
             notes = pl.DataFrame(schema=_NOTE_SCHEMA)
             note_emb = None
         else:
-            notes = con.sql(_sql("notes.sql", notes=notes_scan), params={"faithful": faithful}).pl()
+            notes = con.sql(_sql("notes.sql", **{f"embeddings.{NOTES_TABLE}": notes_scan}), params={"faithful": faithful}).pl()
             note_emb = _note_embeddings(con, home, notes["note_id"], info)
         cxr = _cxr_embeddings(con, home, pl.concat([samples["dicom_id"], images["used_dicom_id"].drop_nulls()]),
                               info, warn)
@@ -267,7 +274,8 @@ def select_sources(
     else:
         note_matrix = note_emb["embedding"].to_numpy().reshape(note_emb.height, NOTE_DIM).astype(np.float32)
         notes = notes.join(note_emb.select("note_id", "_emb"), on="note_id", how="left")
-    return Selection(mode, note_types, samples, events, images, notes, own, dense, path, note_matrix, warn, info)
+    return Selection(mode, note_types, samples, events, images, notes, own, dense, path, note_matrix, warn, info,
+                     notes_table_missing=note_emb is None and bool(note_types))
 
 
 # ---------------------------------------------------------------- what entered (leakage helper)
@@ -400,6 +408,37 @@ def notes_block(sel: Selection) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return matrix, counts
 
 
+def missing_embedding_masks(sel: Selection) -> dict[str, np.ndarray]:
+    """Per block group, the samples whose block needs an embedding that does not exist (bool (n,) masks).
+
+    `own_cxr` (vd, vp): the own image has no embedding row. `prior_cxr` (vmd, vmp): an earlier image that enters
+    the block has none (the average would silently change). `note_<type>`: the notes embedding table is missing."""
+    n = sel.samples.height
+    lacking = sel.images.filter(pl.col("_emb").is_null()).select("sample_id").unique()
+    prior = np.zeros(n, dtype=bool)
+    prior[lacking.join(sel.samples.select("sample_id", "_row"), on="sample_id")["_row"].to_numpy()] = True
+    masks = {"own_cxr": sel.own_emb.is_null().to_numpy(), "prior_cxr": prior}
+    for note_type in sel.note_types:
+        masks[f"note_{note_type}"] = np.full(n, sel.notes_table_missing, dtype=bool)
+    return masks
+
+
+def _block_groups(note_types: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """missing_embedding_masks key -> the feature blocks it nulls."""
+    return {"own_cxr": ("vd", "vp"), "prior_cxr": ("vmd", "vmp"),
+            **{f"note_{t}": (note_prefix(t),) for t in note_types}}
+
+
+def _with_nulls(frame: pl.DataFrame, masks: dict[str, np.ndarray], note_types: tuple[str, ...]) -> pl.DataFrame:
+    names = block_columns(note_types)
+    exprs = []
+    for group, blocks in _block_groups(note_types).items():
+        if masks[group].any():
+            missing = pl.Series(masks[group])
+            exprs += [pl.when(missing).then(None).otherwise(pl.col(c)).alias(c) for b in blocks for c in names[b]]
+    return frame.with_columns(exprs) if exprs else frame
+
+
 def assemble(sel: Selection, demographics: np.ndarray) -> pl.DataFrame:
     """The features.haim rows of a selection: keys, flags, then the blocks in layout order."""
     n = sel.samples.height
@@ -432,7 +471,7 @@ def assemble(sel: Selection, demographics: np.ndarray) -> pl.DataFrame:
         pl.from_numpy(ts.reshape(n, len(ts_cols)), schema=ts_cols, orient="row"),
         pl.from_numpy(notes.reshape(n, len(n_cols)), schema=n_cols, orient="row"),
     ]
-    return pl.concat(parts, how="horizontal")
+    return _with_nulls(pl.concat(parts, how="horizontal"), missing_embedding_masks(sel), sel.note_types)
 
 
 def build_haim(
@@ -461,6 +500,10 @@ def build_haim(
             con.close()
     t1 = time.perf_counter()
     frame = assemble(sel, demo)
+    missing = {group: int(mask.sum()) for group, mask in missing_embedding_masks(sel).items()}
+    if "cxr_weights_source" in sel.info and (missing["own_cxr"] or missing["prior_cxr"]):
+        sel.warnings.append(f"embeddings.{CXR_TABLE} lacks images of {missing['own_cxr']} samples (vd/vp null) "
+                            f"and earlier images of {missing['prior_cxr']} (vmd/vmp null)")
     for message in sel.warnings:
         _warnings.warn(f"features.haim: {message}", stacklevel=2)
     stats = {
@@ -471,7 +514,7 @@ def build_haim(
         "with_prior_cxr": int(frame["has_prior_cxr"].sum()) if frame.height else 0,
         "dimensions": {**HAIM_DIMENSIONS, "total": len(frame.columns) - len(KEY_COLUMNS)
                        - len(flag_columns(sel.note_types))},
-        **sel.info, "warnings": sel.warnings,
+        "missing_embeddings": missing, **sel.info, "warnings": sel.warnings,
         "seconds_select": round(t1 - t0, 3), "seconds_total": round(time.perf_counter() - t0, 3),
     }
     return frame, stats
@@ -531,6 +574,7 @@ def write_haim(
         con.close()
     publish(home, "features", table)
     warnings = sorted({w for s in per_shard for w in s["warnings"]})
-    return {"table": f"features.{table}", "rows": rows, "mode": mode, "shards": shards,
+    missing = {g: sum(s["missing_embeddings"][g] for s in per_shard) for g in per_shard[0]["missing_embeddings"]}
+    return {"table": f"features.{table}", "rows": rows, "missing_embeddings": missing, "mode": mode, "shards": shards,
             "note_types": list(note_types), "warnings": warnings, "per_shard": per_shard,
             "seconds": round(time.perf_counter() - start, 3)}

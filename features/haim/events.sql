@@ -1,6 +1,7 @@
 -- Events of HAIM's time-series signals for the samples of `_haim_samples` (reference-pipelines.md §4.5).
--- Placeholders filled by features/haim/build.py: {chartevents}, {labevents}, {procedureevents} (read_parquet scans
--- of the raw lake tables with `filename` and `file_row_number`, i.e. the lake's storage order). Registered frames:
+-- Placeholders filled by features/haim/build.py: {raw.icu_chartevents}, {raw.hosp_labevents},
+-- {raw.icu_procedureevents} (read_parquet scans of these lake tables with `filename` and `file_row_number`, i.e.
+-- the lake's storage order). Registered frames:
 -- _haim_samples (sample_id, subject_id, hadm_id, stay_id, prediction_time) and _haim_signals (source, signal,
 -- label). Parameter $faithful (BOOLEAN).
 --
@@ -36,7 +37,7 @@ lab_items AS (
 chart AS (
     SELECT s.sample_id, 'ce' AS source, i.signal, c.charttime AS event_time, c.valuenum AS value,
            c.filename AS file, c.file_row_number AS row_in_file
-    FROM {chartevents} AS c
+    FROM {raw.icu_chartevents} AS c
     JOIN chart_items AS i ON i.itemid = c.itemid
     JOIN samples AS s ON s.subject_id = c.subject_id AND s.stay_id = c.stay_id
     WHERE c.valuenum IS NOT NULL AND NOT isnan(c.valuenum)
@@ -46,7 +47,7 @@ chart AS (
 lab AS (
     SELECT s.sample_id, 'le' AS source, i.signal, l.charttime AS event_time, l.valuenum AS value,
            l.filename AS file, l.file_row_number AS row_in_file
-    FROM {labevents} AS l
+    FROM {raw.hosp_labevents} AS l
     JOIN lab_items AS i ON i.itemid = l.itemid
     JOIN samples AS s ON s.subject_id = l.subject_id AND s.hadm_id = l.hadm_id
     WHERE l.valuenum IS NOT NULL AND NOT isnan(l.valuenum)
@@ -60,7 +61,7 @@ proc AS (
                 ELSE p.value * date_diff('microsecond', p.starttime, s.prediction_time)
                              / date_diff('microsecond', p.starttime, p.endtime) END AS value,
            p.filename AS file, p.file_row_number AS row_in_file
-    FROM {procedureevents} AS p
+    FROM {raw.icu_procedureevents} AS p
     JOIN proc_items AS i ON i.itemid = p.itemid
     JOIN samples AS s ON s.subject_id = p.subject_id AND s.stay_id = p.stay_id
     WHERE p.value IS NOT NULL AND NOT isnan(p.value)

@@ -1,7 +1,7 @@
 -- Earlier chest X-rays of each sample of `_haim_samples`, for the vmd/vmp blocks (reference-pipelines.md §4.7).
--- Placeholder {cxr_split}: a read_parquet scan of raw.cxr_split with `filename` and `file_row_number` (the lake's
+-- Placeholder {raw.cxr_split}: a read_parquet scan of that table with `filename` and `file_row_number` (the lake's
 -- storage order of a subject's images, which stands for HAIM's image-table order). Parameter $faithful (BOOLEAN).
--- Image time: study_datetime exactly as cohorts.haim_samples computes it (StudyDate + zero-padded StudyTime).
+-- Image time: the lake's study_datetime macro (warehouse/sql/time_rules.sql), as everywhere else.
 --
 -- fixed (default): images of the same admission taken strictly before the prediction time:
 --   admittime <= study_datetime < prediction_time. The sample's own image, and the other images of its study
@@ -16,18 +16,14 @@ WITH samples AS (
 ),
 images AS (
     SELECT m.dicom_id, m.subject_id,
-           CAST(strptime(CAST(m.StudyDate AS VARCHAR), '%Y%m%d') AS TIMESTAMP)
-             + to_milliseconds(
-                 CAST(round(m.StudyTime * 1000) AS BIGINT) // 10000000 * 3600000
-                 + CAST(round(m.StudyTime * 1000) AS BIGINT) // 100000 % 100 * 60000
-                 + CAST(round(m.StudyTime * 1000) AS BIGINT) % 100000) AS image_time
+           study_datetime(m.StudyDate, m.StudyTime) AS image_time
     FROM raw.cxr_metadata AS m
-    WHERE m.StudyDate IS NOT NULL AND m.StudyTime IS NOT NULL AND m.dicom_id IS NOT NULL
+    WHERE study_datetime(m.StudyDate, m.StudyTime) IS NOT NULL AND m.dicom_id IS NOT NULL
       AND m.subject_id IN (SELECT subject_id FROM samples)
 ),
 split_order AS (
     SELECT dicom_id, min(filename) AS file, min(file_row_number) AS row_in_file
-    FROM {cxr_split} GROUP BY dicom_id
+    FROM {raw.cxr_split} GROUP BY dicom_id
 ),
 ranked AS (
     SELECT i.*, row_number() OVER (PARTITION BY i.subject_id

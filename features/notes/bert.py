@@ -27,6 +27,7 @@ from features.notes.tokenizer import (
     DEFAULT_MODEL,
     backend_copy,
     fallback_tokenizer,
+    hf_hub_cache,
     how_to_provide,
     load_pretrained_tokenizer,
     pad_token_id,
@@ -34,7 +35,14 @@ from features.notes.tokenizer import (
     resolve_model_source,
     tokenizer_source,
 )
-from features.weights import RANDOM_INIT, missing_weights, weights_policy
+from features.weights import (
+    RANDOM_INIT,
+    NamedWeights,
+    WeightsLookup,
+    missing_weights,
+    register_weights,
+    weights_policy,
+)
 from warehouse.lake import ClinfuseError
 
 log = logging.getLogger(__name__)
@@ -67,6 +75,24 @@ def random_bert(config, pooling: Pooling = "pooler", seed: int = RANDOM_INIT_SEE
     return model.eval()
 
 
+BERT_NEEDS = "config.json, model.safetensors or pytorch_model.bin, tokenizer.json or vocab.txt"
+
+
+def loadable(src) -> bool:
+    """Everything load_bert needs to use pretrained weights: the config, a weights file and a vocabulary."""
+    return src.has_weights and src.has_tokenizer
+
+
+def bert_weights_lookup(model: str = DEFAULT_MODEL, revision: str | None = None) -> WeightsLookup:
+    """load_bert's own offline lookup of `model` (a local directory or the Hugging Face cache)."""
+    src = resolve_model_source(model, revision)
+    return WeightsLookup(loadable(src), str(src.path or hf_hub_cache()), BERT_NEEDS)
+
+
+register_weights(NamedWeights(DEFAULT_MODEL, "transformers", "features/note_chunks, embeddings/notes_clinicalbert",
+                              bert_weights_lookup))
+
+
 def load_bert(
     model: str = DEFAULT_MODEL,
     policy: str | None = None,
@@ -91,7 +117,7 @@ def load_bert(
         config.vocab_size = max(int(config.vocab_size), len(tok))
         return tok, random_bert(config, pooling, seed), f"{RANDOM_INIT}:L{layers}"
     src = resolve_model_source(model, revision)
-    if src.has_weights and src.has_tokenizer:
+    if loadable(src):
         from transformers import AutoModel
 
         tok = load_pretrained_tokenizer(src.path, src.label)

@@ -31,9 +31,10 @@ import polars as pl
 
 from features.device import resolve_device
 from features.notes.aggregate import aggregate_per_note, embedding_series
-from features.notes.bert import Pooling, embed_chunks, get_bert
+from features.notes.bert import BIO_CLINICALBERT_CONFIG, Pooling, embed_chunks, get_bert
 from features.notes.chunks import CHUNK_SCHEMA, chunk_notes, empty_chunks
 from features.notes.tokenizer import DEFAULT_MODEL, load_tokenizer, tokenizer_source
+from features.weights import NO_SOURCE
 from warehouse.lake import (
     DEFAULT_SHARDS,
     Home,
@@ -45,6 +46,7 @@ from warehouse.lake import (
 )
 
 log = logging.getLogger(__name__)
+NOTE_DIM = int(BIO_CLINICALBERT_CONFIG["hidden_size"])  # the width of an empty table (no model loaded)
 
 NOTE_SOURCES: dict[str, str] = {"discharge": "note_discharge", "radiology": "note_radiology"}
 CHUNKS_TABLE = ("features", "note_chunks")
@@ -99,15 +101,33 @@ def load_notes(
     for source in sources:
         table = NOTE_SOURCES[source]
         if _has_view(con, "raw", table):
-            # available_time: when the note could be read (storetime), else the charttime rule of chunks.py
-            fallback = "charttime + INTERVAL 1 DAY" if source == "discharge" else "charttime"
+            # available_time: the lake's note_available_time macro (warehouse/sql/time_rules.sql)
             parts.append(f"SELECT note_id, subject_id, hadm_id, note_type, '{source}' AS source, charttime, "
-                         f"CASE WHEN storetime IS NOT NULL THEN greatest(charttime, storetime) ELSE {fallback} END "
+                         f"note_available_time('{source}', charttime, storetime) "
                          f"AS available_time, text FROM raw.{table} WHERE {shard_filter(shard, shards)}")
     if not parts:
         return pl.DataFrame(schema=NOTE_SCHEMA)
     frame = con.sql(" UNION ALL ".join(parts) + " ORDER BY subject_id, charttime NULLS LAST, note_id").pl()
     return frame.select([pl.col(c).cast(t) for c, t in NOTE_SCHEMA.items()])
+
+
+def count_rows(home: Home, tables: list[tuple[str, str]]) -> int:
+    """Rows in the lake tables that exist (0 for one never written): is there anything to embed?"""
+    con = open_lake(home)
+    try:
+        return sum(con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
+                   for schema, table in tables if _has_view(con, schema, table))
+    finally:
+        con.close()
+
+
+def notes_to_embed(home: Home) -> int:
+    """Notes in the raw note tables (0 when the source has no MIMIC-IV-Note)."""
+    return count_rows(home, [("raw", table) for table in NOTE_SOURCES.values()])
+
+
+def chunks_to_embed(home: Home) -> int:
+    return count_rows(home, [CHUNKS_TABLE])
 
 
 def load_chunks(con: duckdb.DuckDBPyConnection, shard: int | None = None, shards: int = DEFAULT_SHARDS) -> pl.DataFrame | None:
@@ -138,8 +158,6 @@ def build_note_chunks(
 
     stats: shard, notes, empty_notes (no wordpiece: no chunk), chunks, wordpieces, max_chunk_wordpieces,
     chunks_by_source, max_wordpieces, tokenizer_source, seconds, chunks_per_second."""
-    if tokenizer is None:
-        tokenizer, _ = load_tokenizer(model, policy)
     own = con is None
     con = con or open_lake(home)
     try:
@@ -147,6 +165,8 @@ def build_note_chunks(
     finally:
         if own:
             con.close()
+    if tokenizer is None and notes.height:  # no note, no tokenizer: an absent source never needs weights
+        tokenizer, _ = load_tokenizer(model, policy)
     start = time.perf_counter()
     chunks = chunk_notes(notes, tokenizer, max_wordpieces) if notes.height else empty_chunks()
     seconds = time.perf_counter() - start
@@ -156,7 +176,8 @@ def build_note_chunks(
         "wordpieces": int(chunks["n_wordpieces"].sum() or 0),
         "max_chunk_wordpieces": int(chunks["n_wordpieces"].max() or 0),
         "chunks_by_source": {r["source"]: r["len"] for r in chunks.group_by("source").len().sort("source").iter_rows(named=True)},
-        "max_wordpieces": max_wordpieces, "tokenizer_source": tokenizer_source(tokenizer),
+        "max_wordpieces": max_wordpieces,
+        "tokenizer_source": tokenizer_source(tokenizer) if tokenizer is not None else NO_SOURCE,
         "seconds": round(seconds, 3), "chunks_per_second": round(chunks.height / seconds, 1) if seconds > 0 else None,
     }
     log.info("note chunks shard %s: %d notes (%d empty) -> %d chunks", shard, stats["notes"],
@@ -190,7 +211,6 @@ def build_note_embeddings(
     model's tokenizer. `bert` = (tokenizer, model, weights_source) from `load_bert`; default: `get_bert`
     (one instance per process). stats: shard, chunks, notes, tokens, truncated_chunks, device,
     weights_source, tokenizer_source, pooling, batch_size, seconds, chunks_per_second."""
-    tokenizer, bert_model, weights_source = bert or get_bert(model, policy, pooling)
     dev = resolve_device(device)
     if chunks is None:
         own = con is None
@@ -198,10 +218,18 @@ def build_note_embeddings(
         try:
             chunks = load_chunks(con, shard, shards)
             if chunks is None:
-                chunks = build_note_chunks(home, shard, shards, tokenizer, max_wordpieces, con=con).chunks
+                bert = bert or get_bert(model, policy, pooling)
+                chunks = build_note_chunks(home, shard, shards, bert[0], max_wordpieces, con=con).chunks
         finally:
             if own:
                 con.close()
+    if bert is None and chunks.height == 0:  # nothing to embed: no model is loaded (an absent note source)
+        per_chunk = empty_chunk_embeddings(NOTE_DIM)
+        return NoteEmbeddings(per_chunk, aggregate_per_note(per_chunk), {
+            "shard": shard, "chunks": 0, "notes": 0, "tokens": 0, "truncated_chunks": 0, "device": str(dev),
+            "weights_source": NO_SOURCE, "tokenizer_source": NO_SOURCE, "pooling": pooling,
+            "batch_size": batch_size, "dim": NOTE_DIM, "seconds": 0.0, "chunks_per_second": None})
+    tokenizer, bert_model, weights_source = bert or get_bert(model, policy, pooling)
     dim = int(bert_model.config.hidden_size)
     emb_stats: dict = {}
     start = time.perf_counter()

@@ -27,6 +27,7 @@ import polars as pl
 from tokenizers import AddedToken
 
 from features.notes.tokenizer import backend_copy
+from warehouse.timerules import with_note_available_time
 
 CHUNK_SCHEMA: dict[str, pl.DataType] = {
     "note_id": pl.String, "subject_id": pl.Int64, "hadm_id": pl.Int64, "note_type": pl.String,
@@ -42,20 +43,13 @@ def empty_chunks() -> pl.DataFrame:
     return pl.DataFrame(schema=CHUNK_SCHEMA)
 
 
-def available_time_without_storetime() -> pl.Expr:
-    """When a note became available, if its storetime is unknown. Radiology: its charttime. A discharge summary
-    is charted at midnight of the discharge day but written at discharge: the end of that day."""
-    return pl.when(pl.col("source") == "discharge").then(pl.col("charttime") + pl.duration(days=1)) \
-        .otherwise(pl.col("charttime"))
-
-
 def with_note_times(notes: pl.DataFrame) -> pl.DataFrame:
     """Adds `source` (from note_type) and `available_time` (see above) when a frame lacks them."""
     if "source" not in notes.columns:
         mapped = pl.col("note_type").replace_strict(SOURCE_OF_NOTE_TYPE, default=None, return_dtype=pl.String)
         notes = notes.with_columns(pl.coalesce(mapped, pl.col("note_type").str.to_lowercase()).alias("source"))
-    if "available_time" not in notes.columns:
-        notes = notes.with_columns(available_time_without_storetime().alias("available_time"))
+    if "available_time" not in notes.columns:  # the lake's note_available_time rule (warehouse/timerules.py)
+        notes = with_note_available_time(notes)
     return notes
 
 
@@ -180,7 +174,7 @@ def _pack(note_idx: np.ndarray, n_tok: np.ndarray, limit: int) -> tuple[np.ndarr
 
 def chunk_notes(notes: pl.DataFrame, tokenizer, max_wordpieces: int = 512) -> pl.DataFrame:
     """One row per chunk (schema `CHUNK_SCHEMA`): note_id, subject_id, hadm_id, note_type, source,
-    charttime, available_time (when the note could be read: storetime, else `available_time_without_storetime`),
+    charttime, available_time (when the note could be read: storetime, else the note_available_time rule),
     chunk_index, n_wordpieces (content wordpieces, [CLS]/[SEP] excluded), text.
 
     `notes` needs note_id, subject_id, hadm_id, note_type, charttime, text; `source` ('discharge' |

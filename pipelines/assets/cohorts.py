@@ -2,11 +2,11 @@
 
 import dagster as dg
 
+from pipelines.assets.sqldeps import sql_deps
 from pipelines.resources import ClinfuseResource
-from warehouse.cohorts import COHORTS, DEPENDS_ON, build_cohort, describe_cohort
+from warehouse.cohorts import COHORTS, build_cohort, cohort_sql_path, describe_cohort
 from warehouse.lake import catalog
 
-_RAW_INPUTS = [dg.AssetKey(["raw", t]) for t in ("icu_icustays", "hosp_admissions", "hosp_patients")]
 CODE_VERSION = "1"
 
 
@@ -26,14 +26,14 @@ def _summary(home, name: str) -> dict:
 
 def _cohort_asset(name: str) -> dg.AssetsDefinition:
     key = dg.AssetKey(["cohorts", name])
-    deps = _RAW_INPUTS + [dg.AssetKey(["cohorts", d]) for d in DEPENDS_ON[name]]
+    deps = sql_deps(cohort_sql_path(name), produces=("cohorts", name))  # the tables its SQL reads
 
     @dg.asset(key=key, group_name="cohorts", code_version=CODE_VERSION, deps=deps, kinds={"duckdb", "sql"},
               description=describe_cohort(name),
               check_specs=[dg.AssetCheckSpec("keys_not_null", asset=key,
                                              description="subject_id, hadm_id and stay_id are never null")])
     def cohort(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         rows = build_cohort(home, name, clinfuse.shards)
         with catalog(home, write=False) as con:
             nulls = con.execute(f"SELECT count(*) FROM cohorts.{name} WHERE subject_id IS NULL "

@@ -5,9 +5,10 @@ from typing import Literal
 import dagster as dg
 import numpy as np
 
-from features.cxr.densenet import PATHOLOGIES, build_embeddings, load_densenet, load_tensors
+from features.cxr.densenet import PATHOLOGIES, build_embeddings, images_to_embed, load_densenet, load_tensors
 from features.cxr.pairing import build_pairs
 from features.cxr.tensors import build_tensors
+from features.weights import NO_SOURCE
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
 from warehouse.lake import open_lake, publish, write_frame
@@ -46,7 +47,7 @@ def build_cxr_assets(shards: int) -> list:
 
     @dg.multi_asset(specs=pair_specs, name="cxr_pairs", backfill_policy=policy, can_subset=False)
     def cxr_pairs(context: dg.AssetExecutionContext, config: PairingConfig, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         counts = {t: {"partial": 0, "paired": 0} for t in PAIR_TABLES}
         con = open_lake(home)
         try:
@@ -83,7 +84,7 @@ def build_cxr_assets(shards: int) -> list:
     @dg.multi_asset(specs=tensor_specs, check_specs=tensor_checks, name="cxr_tensors", backfill_policy=policy,
                     can_subset=False)
     def cxr_tensors(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         totals = {"images": 0, "tensors": 0, "failures": 0, "seconds": 0.0}
         bad_shapes = 0
         con = open_lake(home)
@@ -117,9 +118,10 @@ def build_cxr_assets(shards: int) -> list:
                           "(input scaled to [-1024, 1024] at 224 px).",
               check_specs=[dg.AssetCheckSpec("no_nan", asset=key, description="no NaN in features or outputs")])
     def cxr_densenet121_chex(context: dg.AssetExecutionContext, config: DensenetConfig, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         policy = config.weights or clinfuse.weights_policy()
-        model = load_densenet(policy)  # one model instance for every shard of the run
+        # one model instance for every shard of the run; none when there is no image to embed
+        model = load_densenet(policy) if images_to_embed(home) else (None, NO_SOURCE)
         rows, seconds, nan_rows, device = 0, 0.0, 0, ""
         con = open_lake(home)
         try:

@@ -1,68 +1,85 @@
 """`cohorts/haim_samples` (one sample per chest X-ray in an admission) and the HAIM feature table."""
 
 import warnings as warnings_module
-from typing import Literal
 
 import dagster as dg
 
-from features.haim.build import build_haim, haim_table_name
+from features.haim.build import CXR_TABLE, HAIM_SQL_FILES, build_haim, haim_table_name
 from features.haim.cohort import build_haim_samples, describe_haim_samples
+from features.haim.cohort import sql_path as haim_samples_sql_path
+from features.haim.layout import MODES
+from pipelines.assets.sqldeps import sql_deps
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
 from warehouse.lake import open_lake, publish, write_frame
 
 CODE_VERSION = "1"
-_SAMPLE_INPUTS = [dg.AssetKey(["raw", t]) for t in
-                  ("cxr_metadata", "cxr_chexpert", "hosp_admissions", "icu_icustays", "hosp_patients")]
+_SAMPLE_INPUTS = sql_deps(haim_samples_sql_path(), produces=("cohorts", "haim_samples"))  # what its SQL reads
 
 
 @dg.asset(key=["cohorts", "haim_samples"], group_name="cohorts", code_version=CODE_VERSION, deps=_SAMPLE_INPUTS,
           kinds={"duckdb", "sql"}, description=describe_haim_samples())
-def haim_samples(clinfuse: ClinfuseResource) -> dg.MaterializeResult:
-    rows = build_haim_samples(clinfuse.open_home(), clinfuse.shards)
+def haim_samples(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -> dg.MaterializeResult:
+    rows = build_haim_samples(clinfuse.open_home(context), clinfuse.shards)
     return dg.MaterializeResult(metadata={"rows": rows})
 
 
-class HaimConfig(dg.Config):
-    """`fixed` (default) uses only data strictly before each image and writes features.haim; `faithful`
-    reproduces HAIM's code, leaks included, and writes features.haim_faithful so it never replaces the
-    leakage-free table."""
+_MODE_TEXT = {
+    "fixed": "HAIM features per haim_samples row, from data strictly before each image: demographics 6, "
+             "time-series statistics 451 (99 chart, 242 lab, 110 procedure), vision 2,084, notes 768 per note "
+             "type. A missing embedding is null (counted, and the `embeddings_present` check warns).",
+    "faithful": "HAIM's code reproduced for comparison runs, leaks included (procedures not time-filtered, the "
+                "own image and its report, table-order statistics with an appended zero); same layout as "
+                "features/haim, never a replacement for it.",
+}
 
-    mode: Literal["fixed", "faithful"] = "fixed"
+
+def _haim_asset(mode: str, shards: int, deps: list) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["features", haim_table_name(mode)])
+
+    @dg.asset(key=key, group_name="features", code_version=CODE_VERSION, deps=deps,
+              partitions_def=shard_partitions(shards), backfill_policy=dg.BackfillPolicy.single_run(),
+              kinds={"polars", "parquet"}, description=_MODE_TEXT[mode],
+              check_specs=[dg.AssetCheckSpec("embeddings_present", asset=key,
+                                             description="every embedding a row needs exists (else its block "
+                                                         "is null)")])
+    def haim(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
+        home = clinfuse.open_home(context)
+        rows, warnings, sources, missing = 0, set(), set(), {}
+        con = open_lake(home)
+        try:
+            for part in context.partition_keys:
+                with warnings_module.catch_warnings():  # reported once below, through the Dagster log
+                    warnings_module.simplefilter("ignore")
+                    frame, stats = build_haim(home, int(part), clinfuse.shards, mode, con=con)
+                rows += write_frame(con, frame, home.table_dir(*key.path) / f"shard={part}",
+                                    order_by="subject_id, prediction_time, sample_id")
+                warnings.update(w for w in stats["warnings"] if " lacks images of " not in w)
+                for block in ("cxr_weights_source", "notes_weights_source"):
+                    sources.update(stats.get(block, []))
+                for group, n in stats["missing_embeddings"].items():
+                    missing[group] = missing.get(group, 0) + n
+        finally:
+            con.close()
+        publish(home, *key.path)
+        for message in sorted(warnings):
+            context.log.warning(message)
+        yield dg.MaterializeResult(metadata={
+            "rows": rows, "mode": mode, "table": f"features.{key.path[1]}",
+            "warnings": "; ".join(sorted(warnings)) or "none", "weights_source": ", ".join(sorted(sources)) or "n/a",
+            **{f"null_{group}": n for group, n in missing.items()}})
+        yield dg.AssetCheckResult(check_name="embeddings_present", passed=not any(missing.values()),
+                                  severity=dg.AssetCheckSeverity.WARN,
+                                  metadata={f"samples_missing_{group}": n for group, n in missing.items()})
+
+    return haim
 
 
 def build_haim_assets(shards: int) -> list:
-    deps = [haim_samples.key, dg.AssetKey(["embeddings", "cxr_densenet121_chex"]),
-            dg.AssetKey(["embeddings", "notes_clinicalbert_notes"])] + [
-        dg.AssetKey(["raw", t]) for t in ("icu_chartevents", "hosp_labevents", "icu_procedureevents")]
-
-    @dg.asset(key=["features", "haim"], group_name="features", code_version=CODE_VERSION, deps=deps,
-              partitions_def=shard_partitions(shards), backfill_policy=dg.BackfillPolicy.single_run(),
-              kinds={"polars", "parquet"},
-              description="HAIM features per haim_samples row: demographics 6, time-series statistics 451 "
-                          "(99 chart, 242 lab, 110 procedure), vision 2,084, notes 768 per note type.")
-    def haim(context: dg.AssetExecutionContext, config: HaimConfig, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
-        table = haim_table_name(config.mode)
-        rows, warnings, sources = 0, set(), set()
-        con = open_lake(home)
-        try:
-            for key in context.partition_keys:
-                with warnings_module.catch_warnings():  # reported once below, through the Dagster log
-                    warnings_module.simplefilter("ignore")
-                    frame, stats = build_haim(home, int(key), clinfuse.shards, config.mode, con=con)
-                rows += write_frame(con, frame, home.table_dir("features", table) / f"shard={key}",
-                                    order_by="subject_id, prediction_time, sample_id")
-                warnings.update(stats["warnings"])
-                for block in ("cxr_weights_source", "notes_weights_source"):
-                    sources.update(stats.get(block, []))
-        finally:
-            con.close()
-        publish(home, "features", table)
-        for message in sorted(warnings):
-            context.log.warning(message)
-        return dg.MaterializeResult(metadata={
-            "rows": rows, "mode": config.mode, "table": f"features.{table}", "warnings": "; ".join(sorted(warnings)) or "none",
-            "weights_source": ", ".join(sorted(sources)) or "n/a"})
-
-    return [haim]
+    """features/haim (fixed) and features/haim_faithful: one asset key per table, so lineage says which."""
+    # the tables its SQL files read, plus what build.py reads from Python: the samples, the image embeddings and
+    # the demographics' patients and admissions
+    deps = sorted({*sql_deps(*HAIM_SQL_FILES), haim_samples.key, dg.AssetKey(["embeddings", CXR_TABLE]),
+                   dg.AssetKey(["raw", "hosp_patients"]), dg.AssetKey(["raw", "hosp_admissions"])},
+                  key=lambda k: k.path)
+    return [_haim_asset(mode, shards, deps) for mode in MODES]

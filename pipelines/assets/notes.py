@@ -12,11 +12,13 @@ from features.notes.build import (
     NOTE_EMBEDDINGS_TABLE,
     build_note_chunks,
     build_note_embeddings,
+    chunks_to_embed,
+    notes_to_embed,
     open_lake,
     write_shard,
 )
 from features.notes.tokenizer import load_tokenizer
-from features.weights import weights_policy
+from features.weights import NO_SOURCE, weights_policy
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
 from warehouse.lake import publish
@@ -56,8 +58,10 @@ def build_notes_assets(shards: int) -> list:
               description="Discharge and radiology notes split on line boundaries into chunks of <= 512 "
                           "wordpieces ([CLS]/[SEP] included); no chunk is dropped, over-long lines are split.")
     def note_chunks(context: dg.AssetExecutionContext, config: NotesConfig, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
-        tokenizer, source = load_tokenizer(_model(config, clinfuse), _policy(config, clinfuse))
+        home = clinfuse.open_home(context)
+        # no note in the source: empty tables, no tokenizer loaded (strict weights are needed only to embed)
+        tokenizer, source = (load_tokenizer(_model(config, clinfuse), _policy(config, clinfuse))
+                             if notes_to_embed(home) else (None, NO_SOURCE))
         totals = {"notes": 0, "empty_notes": 0, "chunks": 0, "seconds": 0.0}
         con = open_lake(home)
         try:
@@ -80,8 +84,10 @@ def build_notes_assets(shards: int) -> list:
 
     @dg.multi_asset(specs=specs, name="notes_clinicalbert", backfill_policy=policy, can_subset=False, pool="gpu")
     def notes_clinicalbert(context: dg.AssetExecutionContext, config: NotesConfig, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
-        bert = get_bert(_model(config, clinfuse), _policy(config, clinfuse), config.pooling)
+        home = clinfuse.open_home(context)
+        bert = get_bert(_model(config, clinfuse), _policy(config, clinfuse), config.pooling) \
+            if chunks_to_embed(home) else None  # nothing to embed: no model loaded
+        weights_source = bert[2] if bert else NO_SOURCE
         rows = {CHUNK_EMBEDDINGS_TABLE: 0, NOTE_EMBEDDINGS_TABLE: 0}
         seconds, device = 0.0, ""
         con = open_lake(home)
@@ -100,7 +106,7 @@ def build_notes_assets(shards: int) -> list:
         for table, n in rows.items():
             rate = rows[CHUNK_EMBEDDINGS_TABLE] / seconds if seconds else 0.0
             yield dg.MaterializeResult(asset_key=list(table), metadata={
-                "rows": n, "weights_source": bert[2], "pooling": config.pooling, "device": device,
+                "rows": n, "weights_source": weights_source, "pooling": config.pooling, "device": device,
                 "chunks_per_second": round(rate, 2)})
 
     return [note_chunks, notes_clinicalbert]

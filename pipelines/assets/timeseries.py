@@ -49,7 +49,7 @@ def build_timeseries_assets(shards: int) -> list:
     @dg.multi_asset(specs=specs, check_specs=checks, name="medfuse_task_tables",
                     backfill_policy=dg.BackfillPolicy.single_run(), can_subset=False)
     def medfuse_task_tables(context: dg.AssetExecutionContext, config: TimeseriesConfig, clinfuse: ClinfuseResource):
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         phenotype_mode = None if config.phenotype_mode == "same" else config.phenotype_mode
         totals = dict.fromkeys(TABLES, 0)
         positives, unseen = 0, 0
@@ -113,7 +113,7 @@ class SplitConfig(dg.Config):
                       "(70/10/20 by default), shared by every task (MedFuse and HAIM cohorts alike).",
           check_specs=[dg.AssetCheckSpec("no_subject_in_two_splits", asset=["features", "splits"])])
 def splits(context: dg.AssetExecutionContext, config: SplitConfig, clinfuse: ClinfuseResource):
-    home = clinfuse.open_home()
+    home = clinfuse.open_home(context)
     subjects = pl.scan_parquet(parquet_glob(home.table_dir("raw", "hosp_patients")), hive_partitioning=True) \
         .select("subject_id").unique().collect()["subject_id"]
     frame = reference_splits(subjects) if config.reference else \
@@ -138,7 +138,7 @@ def _normalizer_asset(task: str) -> dg.AssetsDefinition:
               description=f"Mean and std of the 12 continuous columns of features.{table}, fitted on "
                           f"training-split subjects only (validation and test never enter the statistics).")
     def normalizer(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -> pl.DataFrame:
-        home = clinfuse.open_home()
+        home = clinfuse.open_home(context)
         split = pl.read_parquet(parquet_glob(home.table_dir("features", "splits")))
         frame = pl.scan_parquet(parquet_glob(home.table_dir("features", table)), hive_partitioning=True)
         train_stays = frame.join(split.lazy().filter(pl.col("split") == "train"), on="subject_id") \

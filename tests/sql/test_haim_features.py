@@ -266,7 +266,7 @@ def test_demographics_are_whole_table_categorical_codes(home, built):
 # ---------------------------------------------------------------- missing tables, shards, writing
 
 
-def test_missing_embedding_tables_give_zero_blocks_flags_and_warnings(home, built):
+def test_missing_embedding_tables_give_null_blocks_counts_and_warnings(home, built):
     from features.haim import build_haim
 
     moved = home.lake / "embeddings_off"
@@ -279,7 +279,16 @@ def test_missing_embedding_tables_give_zero_blocks_flags_and_warnings(home, buil
     assert len(stats["warnings"]) == 2 and all("missing" in w for w in stats["warnings"])
     assert not frame["has_cxr_embedding"].any() and not frame["has_prior_cxr"].any()
     assert frame["radiology_note_count"].sum() == 0
-    assert not frame.select(pl.col("^(vd|vp|vmd|vmp|n_rad|n_dis)_.*$")).to_numpy().any()
+    # never a zero vector: the own image and note blocks are null for every sample, vmd/vmp wherever the
+    # sample has earlier images (the others have nothing to embed: HAIM's zeros)
+    n = frame.height
+    assert frame.select(pl.col("^(vd|vp|n_rad|n_dis)_.*$").null_count()).to_numpy().min() == n
+    with_prior = built["fixed"][0]["has_prior_cxr"].to_numpy()
+    assert stats["missing_embeddings"] == {"own_cxr": n, "prior_cxr": int(with_prior.sum()),
+                                           "note_radiology": n, "note_discharge": n}
+    assert 0 < with_prior.sum() < n
+    assert frame.filter(pl.Series(with_prior))["vmd_0"].null_count() == with_prior.sum()
+    assert not frame.filter(pl.Series(~with_prior)).select(pl.col("^(vmd|vmp)_.*$")).to_numpy().any()
     ts = pl.col("^ts_.*$")
     assert frame.select(ts).equals(built["fixed"][0].select(ts))  # the rest is unchanged
 
@@ -317,6 +326,30 @@ def test_write_haim_publishes_a_deterministic_view(home):
     assert n == n_cohort == first["rows"] and leaks == 0
     assert width == 8 + 8 + 6 + 451 + 2084 + 2 * 768 + 1  # + the hive `shard` column
     assert write_haim(home, mode="faithful", shards=SHARDS)["table"] == "features.haim_faithful"
+
+
+def test_one_study_time_for_haim_and_the_pairing(home):
+    """cohorts.haim_samples, the HAIM image selection and the chest X-ray pairing read the same study time (the
+    lake's study_datetime macro): whole seconds, although the source's StudyTime has millisecond fractions."""
+    from features.cxr.pairing import load_metadata
+    from features.haim.build import load_samples, select_sources
+    from warehouse.lake import open_lake
+
+    con = open_lake(home)
+    try:
+        pairing = load_metadata(con, home).select("dicom_id", "study_datetime")
+        samples = load_samples(con)
+        images = select_sources(con, home, samples).images
+        fractions = con.execute("SELECT count(*) FROM raw.cxr_metadata WHERE StudyTime <> floor(StudyTime)").fetchone()[0]
+    finally:
+        con.close()
+    assert fractions > 0  # not vacuous
+    joined = samples.join(pairing, on="dicom_id")
+    assert joined.height == samples.height
+    assert (joined["prediction_time"] == joined["study_datetime"]).all()
+    assert (joined["prediction_time"].dt.microsecond() == 0).all()
+    used = images.join(pairing, left_on="used_dicom_id", right_on="dicom_id")
+    assert used.height > 0 and (used["used_image_time"] == used["study_datetime"]).all()
 
 
 def test_prediction_minute_bound_and_one_second_earlier(home):

@@ -20,10 +20,10 @@ LEAK_HOURS = 1.0  # the constructed procedure starts this long after its sample'
 
 
 def study_datetime(meta: pl.DataFrame) -> pl.Expr:
-    """StudyDate + zero-padded StudyTime, parsed with Polars (independent of the cohort SQL)."""
-    ms = (pl.col("StudyTime") * 1000).round(0).cast(pl.Int64)
+    """StudyDate + StudyTime truncated to whole seconds, parsed with Polars (independent of the lake's macro)."""
+    s = pl.col("StudyTime").floor().cast(pl.Int64)
     return (pl.col("StudyDate").cast(pl.String).str.strptime(pl.Datetime("us"), "%Y%m%d")
-            + pl.duration(hours=ms // 10_000_000, minutes=(ms // 100_000) % 100, milliseconds=ms % 100_000))
+            + pl.duration(hours=s // 10_000, minutes=(s // 100) % 100, seconds=s % 100))
 
 
 def write_embedding_tables(home, seed: int = 0, nan_pathologies: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""CXR-to-stay pairing: study time parsing, window edges, latest image, tie-break, views, PARTIAL/PAIRED."""
+"""CXR-to-stay pairing: window edges, latest image, tie-break, views, PARTIAL/PAIRED."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from features.cxr.pairing import (
     pair_cxr_to_stays,
     paired_samples,
     partial_samples,
-    study_datetime,
 )
+from warehouse.timerules import with_study_datetime
 
 INTIME = datetime(2180, 1, 1, 0, 0, 0)
 OUTTIME = datetime(2180, 1, 5, 12, 0, 0)
@@ -35,22 +35,6 @@ def _stays(*extra: tuple) -> pl.DataFrame:
     rows = [(1, 100, 1000, INTIME, OUTTIME), *extra]
     return pl.DataFrame(rows, schema={"subject_id": pl.Int64, "hadm_id": pl.Int64, "stay_id": pl.Int64,
                                       "intime": pl.Datetime("us"), "outtime": pl.Datetime("us")}, orient="row")
-
-
-@pytest.mark.parametrize(("date", "time", "expected"), [
-    (21800101, 80556.875, datetime(2180, 1, 1, 8, 5, 56)),  # fraction truncated, not rounded
-    (21800101, 5.0, datetime(2180, 1, 1, 0, 0, 5)),  # zero-padded: 000005
-    (21800101, 235959.999, datetime(2180, 1, 1, 23, 59, 59)),
-    (21800101, 0.0, datetime(2180, 1, 1)),
-    (21810229, 120000.0, None),  # 2181 is not a leap year
-    (21800101, 246000.0, None),  # not a time of day
-    (None, 120000.0, None),
-    (21800101, None, None),
-])
-def test_study_datetime(date, time, expected):
-    frame = pl.DataFrame({"StudyDate": [date], "StudyTime": [time]},
-                         schema={"StudyDate": pl.Int32, "StudyTime": pl.Float64})
-    assert frame.select(study_datetime())["study_datetime"][0] == expected
 
 
 def test_ihm_window_edges_inclusive():
@@ -148,8 +132,8 @@ def test_partial_and_paired():
 
 
 def test_precomputed_study_datetime_and_lazy_inputs():
-    meta = _meta([("a", 1, 21800101, 80556.875, "AP")]).select(
-        "dicom_id", "subject_id", "study_id", study_datetime(), pl.col("ViewPosition").alias("view_position"))
+    meta = with_study_datetime(_meta([("a", 1, 21800101, 80556.875, "AP")])).select(
+        "dicom_id", "subject_id", "study_id", "study_datetime", pl.col("ViewPosition").alias("view_position"))
     pairs = pair_cxr_to_stays(meta.lazy(), _stays().lazy(), "ihm")
     assert pairs["study_datetime"].to_list() == [datetime(2180, 1, 1, 8, 5, 56)]
 

@@ -125,6 +125,20 @@ def test_bad_files_are_reasons_not_exceptions(files):
         assert preprocess(paths[key]) is None
 
 
+@pytest.mark.parametrize("trailer", [b"\n", b"\xff", b"\r\n", b"\x00" * 3, b"\xff\xff\n"])
+def test_a_complete_jpeg_with_trailing_bytes_is_decoded_like_opencv(files, tmp_path, trailer):
+    """Completeness is judged by decoding: bytes after the EOI marker are harmless, a cut scan is not."""
+    paths, *_ = files
+    data = open(paths["jpeg"], "rb").read()
+    padded = tmp_path / "padded.jpg"
+    padded.write_bytes(data + trailer)
+    gray, reason = read_gray(padded)
+    assert reason is None and np.array_equal(gray, cv2.imread(paths["jpeg"], cv2.IMREAD_UNCHANGED))
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[: len(data) // 2] + trailer)  # a cut scan: truncated, whatever follows
+    assert read_gray(cut) == (None, "truncated JPEG")
+
+
 def test_16bit_png_is_min_max_scaled(files):
     paths, _img, deep, _ = files
     assert cv2.imread(paths["png16"], cv2.IMREAD_UNCHANGED).dtype == np.uint16

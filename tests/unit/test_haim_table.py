@@ -161,15 +161,38 @@ def test_assemble_layout_and_zero_blocks_when_nothing_is_known():
                              *feature_columns(("radiology", "discharge"))]
     assert frame.width == len(KEY_COLUMNS) + 8 + 6 + 451 + 2084 + 2 * 768
     assert frame["de_0"].to_list() == [60, 70] and frame["de_5"].to_list() == [5, -1]
-    # s1: own image only; s2: nothing at all -> every block zero, flags false
+    # s1: own image only; s2: own image without an embedding (null, never zeros), nothing else -> zero blocks
     np.testing.assert_allclose(frame.select([f"vd_{i}" for i in range(1024)]).row(0), DENSE[3])
     np.testing.assert_allclose(frame.select([f"vp_{i}" for i in range(18)]).row(0), PATH[3])
     s2 = frame.row(1, named=True)
     assert not s2["has_cxr_embedding"] and not s2["has_prior_cxr"] and s2["prior_cxr_count"] == 0
-    assert all(v == 0 for k, v in s2.items() if k.startswith(("vd_", "vp_", "vmd_", "vmp_", "ts_", "n_")))
+    assert all(v is None for k, v in s2.items() if k.startswith(("vd_", "vp_")))
+    assert all(v == 0 for k, v in s2.items() if k.startswith(("vmd_", "vmp_", "ts_", "n_")))
     assert frame["asof_time"].to_list() == [T0 + timedelta(hours=10), None]  # own image time, nothing for s2
     assert frame.schema["vd_0"] == pl.Float32 and frame.schema["ts_ce_0"] == pl.Float64
     assert frame.schema["de_0"] == pl.Float64
+
+
+def test_a_missing_embedding_is_a_null_block_never_zeros():
+    """An earlier image without an embedding nulls vmd/vmp (the average would silently change); a missing notes
+    table nulls the note blocks; nothing to embed (s1 has no earlier image of its own) stays HAIM's zeros."""
+    from features.haim.build import missing_embedding_masks
+
+    images = [("s1", "d0", T0 + timedelta(hours=2), "d0", T0 + timedelta(hours=2), 0),
+              ("s2", "d1", T0 + timedelta(hours=3), "d1", T0 + timedelta(hours=3), 1),
+              ("s2", "dz", T0 + timedelta(hours=4), "dz", T0 + timedelta(hours=4), None)]
+    sel = _selection("fixed", images)
+    masks = missing_embedding_masks(sel)
+    assert masks["own_cxr"].tolist() == [False, True] and masks["prior_cxr"].tolist() == [False, True]
+    assert not masks["note_radiology"].any()
+    frame = assemble(sel, np.zeros((2, 6)))
+    vmd = frame.select(pl.col("^(vmd|vmp)_.*$"))
+    np.testing.assert_allclose(vmd.row(0), np.hstack([DENSE[0], PATH[0]]), rtol=1e-6)
+    assert vmd.row(1) == (None,) * (1024 + 18)
+    assert frame.select(pl.col("^vd_.*$")).null_count().row(0) == (1,) * 1024
+    sel.notes_table_missing = True
+    frame = assemble(sel, np.zeros((2, 6)))
+    assert frame.select(pl.col("^(n_rad|n_dis)_.*$")).null_count().sum_horizontal().item() == 2 * 2 * 768
 
 
 def test_timeseries_block_places_signal_statistics():

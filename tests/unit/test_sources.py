@@ -90,3 +90,21 @@ def test_bad_config_file_is_a_clear_error(tmp_path, monkeypatch, home):
     (tmp_path / "clinfuse.yaml").write_text("mimic_iv: [unclosed\n")
     with pytest.raises(ClinfuseError, match="clinfuse.yaml: not valid YAML"):
         resolve_sources(home)
+
+
+def test_a_synth_root_given_as_mimic_iv_supplies_all_three_sources(synth_root, home, monkeypatch):
+    """`clinfuse run --mimic-iv ROOT` with the folder `clinfuse synth` wrote (mimic-iv/, mimic-cxr-jpg/,
+    mimic-iv-note/): every source is found; a folder given for another source still wins."""
+    for var in ("CLINFUSE_MIMIC_IV", "CLINFUSE_MIMIC_CXR", "CLINFUSE_MIMIC_NOTE"):
+        monkeypatch.delenv(var, raising=False)
+    sources = resolve_sources(home, mimic_iv=str(synth_root))
+    assert (sources.mimic_iv, sources.mimic_cxr, sources.mimic_note) == (
+        synth_root / "mimic-iv", synth_root / "mimic-cxr-jpg", synth_root / "mimic-iv-note")
+    assert sources.synthetic
+    detect_mimic_iv(sources.mimic_iv)
+    detect_mimic_cxr(sources.mimic_cxr)
+    detect_mimic_note(sources.mimic_note)
+    only_iv = resolve_sources(home, mimic_iv=str(synth_root), mimic_note=str(synth_root))
+    assert only_iv.mimic_note == synth_root / "mimic-iv-note"
+    with pytest.raises(ClinfuseError, match=f"did you mean {synth_root / 'mimic-iv'}"):
+        detect_mimic_iv(synth_root)

@@ -2,9 +2,9 @@
 -- stay (reference-pipelines.md §4.1, §4.2, §4.8; SPEC §3).
 -- rules:
 --   1. Images: every row of raw.cxr_metadata (every view position: HAIM stores ViewPosition, it does not filter)
---      with a StudyDate and a StudyTime. study_datetime = StudyDate (YYYYMMDD) + StudyTime (HHMMSS.fff,
---      zero-padded to 10 characters as HAIM's '%#010.3f', rounded to the millisecond). HAIM floors this time to
---      the minute; here the full time is kept (features.haim's faithful mode floors where HAIM compares).
+--      with a valid StudyDate and StudyTime. study_datetime = the lake's study_datetime macro
+--      (warehouse/sql/time_rules.sql: StudyDate + StudyTime truncated to whole seconds, as in the chest X-ray
+--      pairing). HAIM floors this time to the minute; features.haim's faithful mode floors where HAIM compares.
 --   2. Admissions: raw.hosp_admissions rows whose (subject_id, hadm_id) has at least one raw.icu_icustays row
 --      (HAIM's records are (subject, hadm, stay) triples of the ICU tables). No age or transfer rule.
 --   3. A sample is an (image, admission) pair with admittime <= study_datetime <= dischtime (both ends
@@ -31,13 +31,9 @@
 WITH images AS (
     SELECT m.dicom_id, m.subject_id, m.study_id, m.ViewPosition AS view_position,
            m.PerformedProcedureStepDescription AS procedure_description,
-           CAST(strptime(CAST(m.StudyDate AS VARCHAR), '%Y%m%d') AS TIMESTAMP)
-             + to_milliseconds(
-                 CAST(round(m.StudyTime * 1000) AS BIGINT) // 10000000 * 3600000
-                 + CAST(round(m.StudyTime * 1000) AS BIGINT) // 100000 % 100 * 60000
-                 + CAST(round(m.StudyTime * 1000) AS BIGINT) % 100000) AS study_datetime
+           study_datetime(m.StudyDate, m.StudyTime) AS study_datetime
     FROM raw.cxr_metadata AS m
-    WHERE m.StudyDate IS NOT NULL AND m.StudyTime IS NOT NULL AND m.dicom_id IS NOT NULL
+    WHERE study_datetime(m.StudyDate, m.StudyTime) IS NOT NULL AND m.dicom_id IS NOT NULL
 ),
 icu_admissions AS (
     SELECT subject_id, hadm_id, count(DISTINCT stay_id) AS n_stays
