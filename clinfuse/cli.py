@@ -77,18 +77,21 @@ def cmd_ingest(args) -> int:
               + "".join(f"\n  MISMATCH {r.path}" for r in bad))
     for r in report.manifest_mismatches:
         print(f"warning: raw.{r.table} has {r.rows:,} rows; the {r.release} manifest says {r.expected_rows:,}")
+    for r in report.results:
+        if r.nonfinite_values:
+            print(f"note: raw.{r.table}: {r.nonfinite_values:,} non-finite numbers (NaN, inf) stored as NULL")
     for path in report.unknown_files:
         print(f"warning: {path}: not a known MIMIC table, not ingested")
     return 0
 
 
 def cmd_run(args) -> int:
-    from clinfuse.config import resolve_home
+    from clinfuse.config import home_root, resolve_home
     from pipelines.run import check_selection, materialize_selection
 
-    home = resolve_home(args.home)
     sets = tuple(args.set or ())
-    check_selection(home, args.select, args.config, sets)  # a typo fails before a source is generated
+    check_selection(home_root(args.home), args.select, args.config, sets)  # a typo creates and generates nothing
+    home = resolve_home(args.home)
     sources = _sources(args, home)
     result = materialize_selection(home, sources, args.select, progress=_log, config_file=args.config,
                                    sets=sets, verbose=args.verbose)

@@ -55,8 +55,10 @@ class _ShortFormatter(logging.Formatter):
         message = (meta.get("orig_message") or "").strip()
         event = meta.get("dagster_event")
         error = getattr(getattr(event, "event_specific_data", None), "error", None) if event else None
-        if error is not None:
-            message = f"{message.splitlines()[0] if message else 'failed.'} {error_reason(error)}"
+        if error is not None and event.event_type_value == "STEP_FAILURE":
+            message = f"failed: {error_reason(error)}"
+        elif message:
+            message = message.splitlines()[0]
         step = meta.get("step_key")
         return f"{clock} {step + ': ' if step else ''}{message}"
 

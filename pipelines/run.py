@@ -128,7 +128,8 @@ def _resolve_keys(defs: dg.Definitions, selection: str, progress) -> set:
         chosen = dg.AssetSelection.from_string(selection) if selection not in ("*", "") else dg.AssetSelection.all()
         keys = chosen.resolve(graph)
     except Exception as exc:  # dagster raises several types for a bad selection string
-        raise ClinfuseError(f"selection {selection!r}: {str(exc).splitlines()[0]}") from None
+        reason = str(exc).splitlines()[0].split(". ")[0]  # the first sentence, not Dagster's advice
+        raise ClinfuseError(f"selection {selection!r}: {reason}") from None
     if not keys:
         raise ClinfuseError(f"selection {selection!r} matches no asset")
     return _whole_multi_assets(defs, keys, progress)
@@ -153,10 +154,11 @@ def _definitions(resource: ClinfuseResource) -> dg.Definitions:
         return build_definitions(resource)
 
 
-def check_selection(home: Home, selection: str = "*", config_file: str | None = None, sets: tuple[str, ...] = (),
-                    settings: dict | None = None) -> None:
-    """Validate a selection and its config without sources: a typo fails before anything is generated."""
-    defs = _definitions(ClinfuseResource(home=str(home.root), **(settings or {})))
+def check_selection(home_root: Path, selection: str = "*", config_file: str | None = None,
+                    sets: tuple[str, ...] = (), settings: dict | None = None) -> None:
+    """Validate a selection and its config without a home or sources: a typo fails before anything is
+    created or generated."""
+    defs = _definitions(ClinfuseResource(home=str(home_root), **(settings or {})))
     keys = _resolve_keys(defs, selection, lambda m: None)
     _validate_run_config(_job(defs, keys), run_config_for(defs, config_file, sets))
 
