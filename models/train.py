@@ -476,7 +476,7 @@ def _run_epoch(model, loss_fn, optimizer, train_ds, val_ds, config: TrainConfig,
     loss_fn.train()
     total = torch.zeros((), dtype=torch.float64, device=device)
     samples = 0
-    counter = Progress(f"epoch {epoch}/{config.epochs}", len(batches), unit="batches", log=log)
+    counter = Progress(f"training epoch {epoch}/{config.epochs}", len(batches), unit="batches", log=log)
     start = time.perf_counter()
     for batch in _loader(train_ds, batches, collate_fn, config.num_workers, device, shuffle):
         batch = _to_device(batch, device)
