@@ -90,7 +90,10 @@ def cmd_run(args) -> int:
     from pipelines.run import check_selection, materialize_selection
 
     sets = tuple(args.set or ())
-    check_selection(home_root(args.home), args.select, args.config, sets)  # a typo creates and generates nothing
+    keys = check_selection(home_root(args.home), args.select, args.config, sets)  # a typo creates nothing
+    if args.dry_run:
+        print(f"would materialise {len(keys)} assets: {', '.join(keys)}")
+        return 0
     home = resolve_home(args.home)
     sources = _sources(args, home)
     result = materialize_selection(home, sources, args.select, progress=_log, config_file=args.config,
@@ -232,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
                    help="set one asset config field, e.g. features/timeseries_ihm.mode=faithful or "
                         "models/medfuse_ihm.epochs=5 (repeatable; applied after --config)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the selection and config, list the assets it would materialise, and stop")
     p.add_argument("--verbose", action="store_true",
                    help="show Dagster's full messages and tracebacks on the terminal (they always go to "
                         "<home>/logs/run-<run id>.log)")

@@ -155,12 +155,13 @@ def _definitions(resource: ClinfuseResource) -> dg.Definitions:
 
 
 def check_selection(home_root: Path, selection: str = "*", config_file: str | None = None,
-                    sets: tuple[str, ...] = (), settings: dict | None = None) -> None:
+                    sets: tuple[str, ...] = (), settings: dict | None = None) -> list[str]:
     """Validate a selection and its config without a home or sources: a typo fails before anything is
-    created or generated."""
+    created or generated. Returns the asset keys the selection materialises."""
     defs = _definitions(ClinfuseResource(home=str(home_root), **(settings or {})))
     keys = _resolve_keys(defs, selection, lambda m: None)
     _validate_run_config(_job(defs, keys), run_config_for(defs, config_file, sets))
+    return sorted(k.to_user_string() for k in keys)
 
 
 def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None,
