@@ -67,7 +67,8 @@ class Progress:
             self._tqdm.update(int(n))
             return
         now = self._clock()
-        if self.log is not None and now - self._last >= self.every_s:
+        finished = self.total is not None and self.done >= self.total  # the closing line says it
+        if self.log is not None and now - self._last >= self.every_s and not finished:
             self._last = now
             self.log(self.line())
 

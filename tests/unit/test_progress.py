@@ -29,7 +29,7 @@ def test_log_lines_say_done_total_rate_and_time_left():
         clock.now = 62.3
         bar.update(463)
     assert lines == ["DenseNet121 embeddings: 128/623 images (21%), 4.0 images/s, about 2m 04s left",
-                     "DenseNet121 embeddings: 623/623 images (100%), 10.0 images/s",  # 8 s after a line: none
+                     # none at 40 s (8 s after the last line), none for 623/623: the closing line says it
                      "DenseNet121 embeddings: 623 images in 1m 02s (10.0 images/s)"]
 
 
