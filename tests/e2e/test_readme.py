@@ -75,6 +75,7 @@ def test_the_readme_has_the_blocks_this_test_knows():
     assert sum(body.lstrip().startswith("clinfuse ") for body in bodies) >= 4
 
 
+@pytest.mark.slow
 def test_every_command_block_of_the_readme_runs(workdir):
     work, env = workdir
     ran = {"shell": 0, "python": 0, "sql": 0, "synopsis": 0}

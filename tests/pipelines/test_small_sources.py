@@ -9,6 +9,8 @@ import gzip
 import hashlib
 import io
 
+import pytest
+
 from clinfuse.cli import main
 from pipelines.run import materialize_selection
 from warehouse.lake import Home
@@ -33,6 +35,7 @@ def _parquet_hashes(home: Home) -> dict[str, str]:
             for p in sorted(home.lake.rglob("*.parquet"))}
 
 
+@pytest.mark.slow
 def test_two_builds_give_byte_identical_parquet(synth_root, tmp_path):
     """Raw tables, cohorts, time series, splits and the normalisers: every file, byte for byte."""
     builds = []
