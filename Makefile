@@ -7,10 +7,12 @@ HOME_DIR ?= .clinfuse
 
 .PHONY: demo test ui lint bench clean
 
+# The first install downloads about 6 GB (PyTorch with its CUDA libraries): pip shows its progress bars.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "installing clinfuse and its dependencies into $(VENV) (first time: several minutes, about 6 GB)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	@touch $(STAMP)
 
 # Generate a small synthetic MIMIC (first run only), ingest it, materialise the whole graph, show the counts.

@@ -77,19 +77,27 @@ def cmd_ingest(args) -> int:
               + "".join(f"\n  MISMATCH {r.path}" for r in bad))
     for r in report.manifest_mismatches:
         print(f"warning: raw.{r.table} has {r.rows:,} rows; the {r.release} manifest says {r.expected_rows:,}")
+    for r in report.results:
+        if r.nonfinite_values:
+            print(f"note: raw.{r.table}: {r.nonfinite_values:,} non-finite numbers (NaN, inf) stored as NULL")
     for path in report.unknown_files:
         print(f"warning: {path}: not a known MIMIC table, not ingested")
     return 0
 
 
 def cmd_run(args) -> int:
-    from clinfuse.config import resolve_home
-    from pipelines.run import materialize_selection
+    from clinfuse.config import home_root, resolve_home
+    from pipelines.run import check_selection, materialize_selection
 
+    sets = tuple(args.set or ())
+    keys = check_selection(home_root(args.home), args.select, args.config, sets)  # a typo creates nothing
+    if args.dry_run:
+        print(f"would materialise {len(keys)} assets: {', '.join(keys)}")
+        return 0
     home = resolve_home(args.home)
     sources = _sources(args, home)
     result = materialize_selection(home, sources, args.select, progress=_log, config_file=args.config,
-                                   sets=tuple(args.set or ()))
+                                   sets=sets, verbose=args.verbose)
     print(f"materialised {result['assets']} assets in {result['seconds']:.1f}s (run {result['run_id']})")
     if result["check_warnings"]:
         print("check warnings: " + ", ".join(result["check_warnings"]))
@@ -107,14 +115,21 @@ def _format_value(value) -> str:
 
 
 def cmd_sql(args) -> int:
-    from clinfuse.config import resolve_home
+    from clinfuse.config import existing_home
     from warehouse.lake import catalog
 
-    home = resolve_home(args.home)
+    home = existing_home(args.home)
     if not home.catalog_path.exists():
         raise ClinfuseError(f"{home.catalog_path}: no catalog yet; run `clinfuse ingest` first")
     import duckdb
 
+    try:
+        statements = duckdb.extract_statements(args.query)
+    except duckdb.Error as exc:
+        raise ClinfuseError(str(exc).splitlines()[0]) from None
+    if len(statements) > 1:  # DuckDB would run them all and return only the last result
+        raise ClinfuseError(f"{len(statements)} statements given; clinfuse sql runs one per call "
+                            f"(combine them with UNION ALL, or call it once per statement)")
     with catalog(home, write=False) as con:
         try:
             cursor = con.execute(args.query)
@@ -141,9 +156,24 @@ def cmd_ui(args) -> int:
     env = dagster_env(home, _sources(args, home))
     cmd = [sys.executable, "-m", "dagster_webserver", "-h", args.host, "-p", str(args.port),
            "-m", "pipelines.definitions"]
+    if not _is_loopback(args.host):
+        _log(f"warning: the Dagster UI has no authentication; on {args.host} anyone who can reach port "
+             f"{args.port} can read this home's data and start runs (keep 127.0.0.1, or put it behind an "
+             f"authenticating proxy)")
     _log(f"Dagster UI on http://{args.host}:{args.port} (home {home.root}); Ctrl-C stops it")
     os.execvpe(cmd[0], cmd, {**os.environ, **env})
     return 0  # not reached
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def cmd_doctor(args) -> int:
@@ -175,8 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="generate a synthetic MIMIC-IV / -Note / -CXR-JPG source",
                        description="Write files a MIMIC loader cannot tell apart from the real ones, with planted signal.")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (gets mimic-iv/, mimic-iv-note/, mimic-cxr-jpg/)")
-    p.add_argument("--patients", type=int, default=300, metavar="N")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--patients", type=int, default=300, metavar="N",
+                   help="number of synthetic patients to write (default 300)")
+    p.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="random seed: the same seed and options give the same files (default 0)")
     p.add_argument("--layout", choices=["v1.0", "v2.2", "v3.1"], default="v2.2")
     p.add_argument("--no-images", action="store_true", help="write the CXR tables but no JPEG files")
     p.add_argument("--no-notes", action="store_true", help="skip MIMIC-IV-Note")
@@ -203,9 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
                    help="set one asset config field, e.g. features/timeseries_ihm.mode=faithful or "
                         "models/medfuse_ihm.epochs=5 (repeatable; applied after --config)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the selection and config, list the assets it would materialise, and stop")
+    p.add_argument("--verbose", action="store_true",
+                   help="show Dagster's full messages and tracebacks on the terminal (they always go to "
+                        "<home>/logs/run-<run id>.log)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("sql", help="run SQL on the catalog", description="Run one SQL statement on warehouse.duckdb (read-only).")
+    p = sub.add_parser("sql", help="run SQL on the catalog",
+                       description="Run one SQL statement on warehouse.duckdb (read-only); several statements "
+                                   "separated by ';' are refused rather than showing only the last result.")
     _add_home(p)
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("query", metavar="SQL")
@@ -214,11 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1", description="Start the Dagster webserver for this home.")
     _add_home(p)
     _add_sources(p)
-    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="bind address (default 127.0.0.1: this machine only; the UI has no authentication)")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
 
-    p = sub.add_parser("doctor", help="check data paths, weights, GPU and versions")
+    p = sub.add_parser("doctor", help="check data paths, weights, GPU and versions",
+                       description="Report what this installation sees: the home (and its permissions), each "
+                                   "configured source with its detected release, the cached model weights, the "
+                                   "GPU and the package versions. Exit 1 when a source or a package is unusable.")
     _add_home(p)
     p.set_defaults(func=cmd_doctor)
 
@@ -238,10 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return code
     except ClinfuseError as exc:
         print(f"clinfuse: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `clinfuse sql ... | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 0
     except (OSError, ValueError) as exc:  # bad argument values and unwritable paths: one line, not a traceback
         print(f"clinfuse: error: {exc}", file=sys.stderr)
         return 1

@@ -22,9 +22,27 @@ def _log(msg: str) -> None:
 
 
 def _home(args):
-    from clinfuse.config import resolve_home
+    from clinfuse.config import existing_home
 
-    return resolve_home(args.home)
+    return existing_home(args.home)  # reading never creates a home
+
+
+# Entity columns per cohort: the keys the task views join on, subject_id (for --split) and the prediction time.
+COHORT_ENTITY_COLUMNS = {
+    "ihm_48h": ("stay_id", "subject_id", "hadm_id", "prediction_time"),
+    "phenotyping": ("stay_id", "subject_id", "hadm_id", "prediction_time"),
+    "haim_samples": ("sample_id", "subject_id", "hadm_id", "stay_id", "prediction_time"),
+}
+
+
+def cmd_features_entities(args) -> int:
+    from features.store import cohort_entities, save_training_frame
+
+    home = _home(args)
+    table = cohort_entities(home, f"cohorts/{args.cohort}", columns=COHORT_ENTITY_COLUMNS[args.cohort])
+    out = save_training_frame(table, args.out)
+    print(f"wrote {table.num_rows:,} entities ({', '.join(table.column_names)}) of cohorts.{args.cohort} to {out}")
+    return 0
 
 
 def cmd_features_get(args) -> int:
@@ -111,11 +129,37 @@ def cmd_features_latest(args) -> int:
     if not keys:
         raise ClinfuseError("--keys: give at least one key, e.g. --keys 30000153,30001234")
     table = latest_features(args.view, keys, home=_home(args))
-    if args.format == "json":
-        print(json.dumps(rows_as_json(table), indent=1))
-    else:
-        print_table(table)
+    found = _found_rows(args.view, table)
+    if any(found):
+        shown = table.filter(found)
+        if args.format == "json":
+            print(json.dumps(rows_as_json(shown), indent=1))
+        else:
+            print_table(shown)
+    missing = [key for key, hit in zip(keys, found, strict=True) if not hit]
+    for key in missing:
+        _log(f"{args.view}: key {key} not found")
+    if missing:
+        raise ClinfuseError(f"{len(missing)} of {len(keys)} keys not found in {args.view}: {', '.join(missing)}")
     return 0
+
+
+def _found_rows(view_name: str, table) -> list[bool]:
+    """Which looked-up rows exist: a feature view's row has its as-of time; a label view's row a label."""
+    import pyarrow.compute as pc
+
+    from features.store import get_view
+
+    view = get_view(view_name)
+    if view.asof and view.asof in table.column_names:
+        return table[view.asof].is_valid().to_pylist()
+    others = [c for c in table.column_names if c not in view.entity_keys]
+    if not others:
+        return [True] * table.num_rows
+    valid = table[others[0]].is_valid()
+    for column in others[1:]:
+        valid = pc.or_(valid, table[column].is_valid())
+    return valid.to_pylist()
 
 
 def add_features_parser(subparsers) -> argparse.ArgumentParser:
@@ -142,10 +186,19 @@ def add_features_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--no-labels", action="store_true", help="drop label views (an inference frame)")
     g.set_defaults(func=cmd_features_get)
 
+    e = actions.add_parser(
+        "entities", help="a cohort's entity rows (keys, subject_id, prediction_time) -> Parquet",
+        description="Write the entity file that `features get --entities` reads: one row per sample of a "
+                    "materialised cohort with its entity keys, subject_id (so --split works) and prediction_time.")
+    e.add_argument("--home", help="home directory (default: $CLINFUSE_HOME or ./.clinfuse)")
+    e.add_argument("--cohort", required=True, choices=sorted(COHORT_ENTITY_COLUMNS), help="the cohort")
+    e.add_argument("--out", required=True, metavar="FILE", help="output .parquet (or .arrow)")
+    e.set_defaults(func=cmd_features_entities)
+
     s = actions.add_parser(
         "latest", help="latest feature vector of entities",
         description="The latest row of a feature view per entity key (a sequence view: its last step; a label "
-                    "view: the key's labels). Unknown keys give empty values.")
+                    "view: the key's labels). Keys the view does not hold are reported as not found (exit 1).")
     s.add_argument("--home", help="home directory (default: $CLINFUSE_HOME or ./.clinfuse)")
     s.add_argument("--view", required=True, help="feature view name, e.g. timeseries_ihm")
     s.add_argument("--keys", required=True, metavar="K1,K2", help="entity key values, comma-separated")

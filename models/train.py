@@ -28,7 +28,6 @@ import json
 import math
 import os
 import random
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from features.device import autocast, resolve_device
+from features.progress import Progress, duration
 from models.data import collate
 from warehouse.lake import ClinfuseError
 
@@ -301,25 +301,6 @@ def describe_dataset(dataset) -> dict:
     return out
 
 
-class _Counter:
-    """An in-place batch counter on a terminal's stderr (nothing when stderr is not a terminal)."""
-
-    def __init__(self, label: str, total: int):
-        self.on = sys.stderr.isatty()
-        self.label, self.total, self.last = label, total, 0.0
-
-    def tick(self, i: int) -> None:
-        if self.on and time.monotonic() - self.last > 0.25:
-            self.last = time.monotonic()
-            sys.stderr.write(f"\r  {self.label}: batch {i}/{self.total}")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.on:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-
 # ---------------------------------------------------------------- fit
 
 
@@ -398,9 +379,12 @@ def fit(
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
     stopped_early = False
+    epoch_seconds: list[float] = []
     try:
         for epoch in range(start, config.epochs + 1):
-            row = _run_epoch(model, loss_fn, optimizer, train_ds, val_ds, config, collate_fn, device, epoch)
+            epoch_start = time.monotonic()
+            row = _run_epoch(model, loss_fn, optimizer, train_ds, val_ds, config, collate_fn, device, epoch, progress)
+            epoch_seconds.append(time.monotonic() - epoch_start)
             if state["metric"] is None:
                 state["metric"] = "val_auroc" if row["val_auroc_labels"] else "val_loss"
                 if state["metric"] == "val_loss":
@@ -423,7 +407,9 @@ def fit(
             if improved:
                 _save_atomic({k: v for k, v in full.items() if k not in ("optimizer", "scheduler")}, best_path)
             _save_atomic(full, last_path)
-            progress(_epoch_line(row, config.epochs, improved))
+            left = (config.epochs - epoch) * sum(epoch_seconds) / len(epoch_seconds)
+            progress(_epoch_line(row, config.epochs, improved)
+                     + (f"; at most {duration(left)} left" if epoch < config.epochs and not stopped_early else ""))
             if stopped_early:
                 progress(f"early stopping: no better {state['metric'].replace('_', ' ')} for "
                          f"{state['bad_epochs']} epochs (best epoch {state['best_epoch']})")
@@ -477,7 +463,7 @@ def _previous_run(last_path: Path, best_path: Path, fp: str, config: dict, linea
 
 
 def _run_epoch(model, loss_fn, optimizer, train_ds, val_ds, config: TrainConfig, collate_fn,
-               device: torch.device, epoch: int) -> dict:
+               device: torch.device, epoch: int, log: Callable[[str], object] | None = None) -> dict:
     seed = _epoch_seed(config.seed, epoch)
     _seed_everything(seed)
     shuffle = torch.Generator().manual_seed(seed)
@@ -490,9 +476,9 @@ def _run_epoch(model, loss_fn, optimizer, train_ds, val_ds, config: TrainConfig,
     loss_fn.train()
     total = torch.zeros((), dtype=torch.float64, device=device)
     samples = 0
-    counter = _Counter(f"epoch {epoch}/{config.epochs}", len(batches))
+    counter = Progress(f"training epoch {epoch}/{config.epochs}", len(batches), unit="batches", log=log)
     start = time.perf_counter()
-    for i, batch in enumerate(_loader(train_ds, batches, collate_fn, config.num_workers, device, shuffle), 1):
+    for batch in _loader(train_ds, batches, collate_fn, config.num_workers, device, shuffle):
         batch = _to_device(batch, device)
         with autocast(device):
             logits = model(batch)
@@ -505,7 +491,7 @@ def _run_epoch(model, loss_fn, optimizer, train_ds, val_ds, config: TrainConfig,
         n = int(batch["y"].shape[0])
         total += loss.detach().double() * n
         samples += n
-        counter.tick(i)
+        counter.update(1)
     train_loss = float(total.item()) / samples
     train_seconds = time.perf_counter() - start
     counter.close()

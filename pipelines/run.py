@@ -4,6 +4,7 @@
 import os
 import socket
 import time
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -14,8 +15,12 @@ from warehouse.sources import ENV_VARS, Sources, save_sources
 
 # Pools: `gpu` (embedding and training steps) gets one slot; the limit lives in the instance, so every
 # instance the CLI creates carries it (a home made before keeps its other settings and gains these).
+# `nux: enabled: false` is the server-side switch of the UI's "Join the Dagster community" dialog (the
+# webserver's shouldShowNux); the dialog's own "seen" mark is a browser localStorage key (communityNux)
+# plus the file $DAGSTER_HOME/.nux/nux.yaml, which is written too.
 INSTANCE_BLOCKS = {
     "telemetry:": "telemetry:\n  enabled: false\n",
+    "nux:": "nux:\n  enabled: false\n",
     "concurrency:": "concurrency:\n  pools:\n    default_limit: 1\n",
     "run_monitoring:": "run_monitoring:\n  enabled: true\n  free_slots_after_run_end_seconds: 300\n",
 }
@@ -28,6 +33,10 @@ def _ensure_instance_config(home: Home) -> None:
         line.startswith(key) for line in text.splitlines())]
     if missing:
         yaml_path.write_text((text.rstrip("\n") + "\n" if text.strip() else "") + "".join(missing))
+    nux_seen = home.dagster / ".nux" / "nux.yaml"  # where dagster._core.nux.set_nux_seen marks it
+    if not nux_seen.exists():
+        nux_seen.parent.mkdir(exist_ok=True)
+        nux_seen.write_text("seen: 1\n")
 
 
 def _fail_abandoned_runs(instance: dg.DagsterInstance, progress) -> None:
@@ -43,7 +52,8 @@ def _fail_abandoned_runs(instance: dg.DagsterInstance, progress) -> None:
         if pid and not _alive(pid):
             instance.report_run_failed(run, "the clinfuse process running it ended without finishing (killed?)")
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-            progress(f"run {run.run_id[:8]} was left unfinished by a killed process: marked failed, pool slots freed")
+            progress(f"run {run.run_id[:8]} (pid {pid}) was left unfinished by a killed process: "
+                     f"marked failed in the Dagster instance, its pool slots freed")
 
 
 def _alive(pid: int) -> bool:
@@ -105,31 +115,74 @@ def _validate_run_config(job: dg.JobDefinition, run_config: dict) -> None:
         raise ClinfuseError(f"run config: {' '.join(reason.split())}") from None
 
 
-def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None,
-                          settings: dict | None = None, config_file: str | None = None,
-                          sets: tuple[str, ...] = ()) -> dict:
-    """`settings`: further ClinfuseResource fields (weights, notes_model, shards, model_profile).
-    `config_file` / `sets`: asset config, as in the Launchpad (see run_config_for)."""
-    from pipelines.definitions import build_definitions
+def preflight(sources: Sources) -> None:
+    """A source folder that is not MIMIC fails here, once, before any step starts."""
+    from warehouse.sources import detect_all
 
-    _ensure_instance_config(home)
-    resource = ClinfuseResource(home=str(home.root), **{k: v or "" for k, v in sources.as_dict().items()},
-                                **(settings or {}))
-    defs = build_definitions(resource)
+    detect_all(sources)
+
+
+def _resolve_keys(defs: dg.Definitions, selection: str, progress) -> set:
     graph = defs.resolve_asset_graph()
     try:
         chosen = dg.AssetSelection.from_string(selection) if selection not in ("*", "") else dg.AssetSelection.all()
         keys = chosen.resolve(graph)
     except Exception as exc:  # dagster raises several types for a bad selection string
-        raise ClinfuseError(f"selection {selection!r}: {str(exc).splitlines()[0]}") from None
+        reason = str(exc).splitlines()[0].split(". ")[0]  # the first sentence, not Dagster's advice
+        raise ClinfuseError(f"selection {selection!r}: {reason}") from None
     if not keys:
         raise ClinfuseError(f"selection {selection!r} matches no asset")
-    keys = _whole_multi_assets(defs, keys, progress)
+    return _whole_multi_assets(defs, keys, progress)
+
+
+def _job(defs: dg.Definitions, keys: set) -> dg.JobDefinition:
+    from pipelines.logs import clinfuse_logger
+
     job = dg.define_asset_job("clinfuse_cli_run", selection=dg.AssetSelection.assets(*keys))
-    job_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
-    job_def = job_defs.resolve_job_def("clinfuse_cli_run")
+    job_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job], loggers={"clinfuse": clinfuse_logger}))
+    return job_defs.resolve_job_def("clinfuse_cli_run")
+
+
+def _definitions(resource: ClinfuseResource) -> dg.Definitions:
+    import warnings
+
+    with warnings.catch_warnings():  # Dagster's beta/preview notices about its own API are not the user's business
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        from pipelines.definitions import build_definitions
+
+        return build_definitions(resource)
+
+
+def check_selection(home_root: Path, selection: str = "*", config_file: str | None = None,
+                    sets: tuple[str, ...] = (), settings: dict | None = None) -> list[str]:
+    """Validate a selection and its config without a home or sources: a typo fails before anything is
+    created or generated. Returns the asset keys the selection materialises."""
+    defs = _definitions(ClinfuseResource(home=str(home_root), **(settings or {})))
+    keys = _resolve_keys(defs, selection, lambda m: None)
+    _validate_run_config(_job(defs, keys), run_config_for(defs, config_file, sets))
+    return sorted(k.to_user_string() for k in keys)
+
+
+def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None,
+                          settings: dict | None = None, config_file: str | None = None,
+                          sets: tuple[str, ...] = (), verbose: bool = False) -> dict:
+    """`settings`: further ClinfuseResource fields (weights, notes_model, shards, model_profile).
+    `config_file` / `sets`: asset config, as in the Launchpad (see run_config_for).
+    A failed step raises ClinfuseError with that step's own one-line reason; Dagster's full record (every
+    traceback) is in `<home>/logs/run-<run id>.log`, and on the terminal too with `verbose`."""
+    from pipelines.logs import close_log, error_reason, log_path
+
+    _ensure_instance_config(home)
+    resource = ClinfuseResource(home=str(home.root), **{k: v or "" for k, v in sources.as_dict().items()},
+                                **(settings or {}))
+    defs = _definitions(resource)
+    graph = defs.resolve_asset_graph()
+    keys = _resolve_keys(defs, selection, progress)
+    job_def = _job(defs, keys)
     run_config = run_config_for(defs, config_file, sets)
     _validate_run_config(job_def, run_config)
+    preflight(sources)
     save_sources(home, sources)  # later runs without flags reuse these sources
     progress(f"materialising {len(keys)} assets (selection {selection!r}) with home {home.root}")
     start = time.monotonic()
@@ -140,17 +193,23 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     tags = {"dagster/asset_partition_range_start": "0",
             "dagster/asset_partition_range_end": str(resource.shards - 1)} if partitioned else {}
     tags |= {"clinfuse/host": socket.gethostname(), "clinfuse/pid": str(os.getpid())}
-    run_config = {**run_config, "loggers": {"console": {"config": {
-        "log_level": os.environ.get("CLINFUSE_LOG_LEVEL", "INFO")}}}}
-    result = job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config)
+    run_id = str(uuid.uuid4())
+    run_config = {**run_config, "loggers": {"clinfuse": {"config": {
+        "log_level": os.environ.get("CLINFUSE_LOG_LEVEL", "INFO"), "verbose": verbose, "home": str(home.root)}}}}
+    try:
+        result = job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
+                                            run_config=run_config, run_id=run_id)
+    finally:
+        close_log(run_id)
     if not result.success:
-        failure = next((e for e in result.all_events if e.is_step_failure), None)
-        error = failure.step_failure_data.error if failure else None
-        while error is not None and error.cause is not None:  # the asset's own exception, not Dagster's wrapper
-            error = error.cause
-        reason = error.message.strip().splitlines()[-1] if error else "run failed"
-        step = failure.step_key if failure else "?"
-        raise ClinfuseError(f"{step}: {reason}")
+        failures = [e for e in result.all_events if e.is_step_failure]
+        if not failures:
+            raise ClinfuseError(f"run {run_id[:8]} failed (details: {log_path(home.root, run_id)})")
+        for other in failures[1:]:
+            progress(f"also failed: {other.step_key}: {error_reason(other.step_failure_data.error)}")
+        progress(f"tracebacks: {log_path(home.root, run_id)} (or run again with --verbose)")
+        first = failures[0]
+        raise ClinfuseError(f"{first.step_key}: {error_reason(first.step_failure_data.error)}")
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
 
     def names(severity):

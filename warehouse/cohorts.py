@@ -79,8 +79,7 @@ def build_cohort(
         lake_views(con, home)
         n = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
         if n == 0 and not allow_empty:
-            raise ClinfuseError(f"cohorts.{name} is empty: no ICU stay passes its rules "
-                                f"(raw.icu_icustays has {_count(con, 'raw.icu_icustays')} rows)")
+            raise ClinfuseError(_why_empty(con, name))
         rows = write_parquet(con, sql, home.table_dir("cohorts", name), partition_by_shard=True, order_by=order_by)
     finally:
         con.close()
@@ -91,6 +90,20 @@ def build_cohort(
 def build_cohorts(home: Home, shards: int = DEFAULT_SHARDS, **kwargs) -> dict[str, int]:
     """Every SQL cohort in dependency order: name -> rows."""
     return {name: build_cohort(home, name, shards, **kwargs) for name in COHORTS}
+
+
+def _why_empty(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """One line on why a cohort has no row: no stays at all, no adult patient, or the other rules."""
+    stays = _count(con, "raw.icu_icustays")
+    if stays == 0:
+        return f"cohorts.{name} is empty: raw.icu_icustays has no rows"
+    adults = con.execute("SELECT count(*) FROM raw.icu_icustays s JOIN raw.hosp_patients p USING (subject_id) "
+                         "WHERE CASE WHEN p.anchor_age < 0 THEN 90 ELSE p.anchor_age END >= 18").fetchone()[0]
+    if adults == 0:
+        return (f"cohorts.{name} is empty: none of the {stays:,} ICU stays is of an adult patient (anchor_age >= 18), "
+                f"and the MedFuse cohorts are adults only, so no cohort, time series or model can be built")
+    return (f"cohorts.{name} is empty: no ICU stay passes its rules (raw.icu_icustays has {stays:,} rows, "
+            f"{adults:,} of adults; see warehouse/sql/cohorts/{name}.sql)")
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -41,7 +41,8 @@ from warehouse.tables import CXR_IMAGES_COLUMNS, TABLES, Table
 
 Progress = Callable[[str], None]
 MANIFEST_DIR = Path(__file__).parent / "manifests"
-INGEST_CODE_VERSION = "1"  # bump when the raw layout changes, so unchanged files are re-ingested
+INGEST_CODE_VERSION = "2"  # bump when the raw layout changes, so unchanged files are re-ingested (2: non-finite -> NULL)
+FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 
 
 @dataclass
@@ -59,6 +60,7 @@ class TableResult:
     release: str | None
     status: str  # ingested | unchanged | absent
     fingerprint: str = ""
+    nonfinite_values: int = 0  # NaN, inf, -inf (and overflows such as 1e309) stored as NULL
 
     @property
     def manifest_ok(self) -> bool:
@@ -175,7 +177,7 @@ def _csv_scan(table: Table, names: list[str], path: Path) -> str:
     )
 
 
-_LINE = re.compile(r"Line:\s*(\d+)")
+_LINE = re.compile(r"Line:\s*(\d+)")  # DuckDB counts CSV records (header = 1), not physical lines
 _COLUMN = re.compile(r'column "?([^".\s]+)"?', re.IGNORECASE)
 _CONVERT = re.compile(r"(Could not convert string \"[^\"]{0,40}\"? to '?\w+'?)")
 
@@ -187,7 +189,7 @@ def explain_duckdb_error(path: Path, exc: Exception) -> ClinfuseError:
         return ClinfuseError(f"{path}: corrupt or truncated gzip file")
     where = []
     if m := _LINE.search(text):
-        where.append(f"line {m.group(1)}")
+        where.append(f"record {m.group(1)}")
     if m := _COLUMN.search(text):
         where.append(f"column {m.group(1)!r}")
     if "Expected Number of Columns" in text:
@@ -268,17 +270,39 @@ def _ingest_file(home, con, table, layout, path, target, shards, force) -> Table
     prev = previous_result(home, table.name)
     if not force and prev and prev.fingerprint == fingerprint and target.is_dir():
         return TableResult(table.name, table.source, str(path), size, sha, prev.rows, checksum, expected,
-                           layout.release, "unchanged", fingerprint)
+                           layout.release, "unchanged", fingerprint, prev.nonfinite_values)
     names = _normalise(table, read_header(path), path)
     select = _select_sql(table, names, _csv_scan(table, names, path), shards)
+    others = [_quote(n) for n in names if n != "subject_id"]
+    order_by = ", ".join(["subject_id", *others]) if table.per_patient else None
     try:
-        others = [_quote(n) for n in names if n != "subject_id"]
-        rows = write_parquet(con, select, target, partition_by_shard=table.per_patient,
-                             order_by=", ".join(["subject_id", *others]) if table.per_patient else None)
+        rows = write_parquet(con, select, target, partition_by_shard=table.per_patient, order_by=order_by)
     except duckdb.Error as exc:
         raise explain_duckdb_error(path, exc) from None
+    nonfinite = null_non_finite(con, table, target, order_by)
     return TableResult(table.name, table.source, str(path), size, sha, rows, checksum, expected,
-                       layout.release, "ingested", fingerprint)
+                       layout.release, "ingested", fingerprint, nonfinite)
+
+
+def null_non_finite(con: duckdb.DuckDBPyConnection, table: Table, target: Path, order_by: str | None) -> int:
+    """NaN, inf, -inf and overflowing numbers (1e309) in a float column become NULL here, at ingest, and
+    nowhere else: every layer above sees finite values or NULL. Returns how many were replaced.
+
+    Counted on the written Parquet (a columnar scan of the float columns); the rare table that has any is
+    rewritten, so the CSV is read once."""
+    columns = [_quote(c.name) for c in table.columns if c.dtype in FLOAT_TYPES]
+    if not columns:
+        return 0
+    scan = (f"read_parquet({sql_str(parquet_glob(target))}, "
+            f"hive_partitioning = {'true' if table.per_patient else 'false'})")
+    counts = con.execute(f"SELECT {', '.join(f'count(*) FILTER (NOT isfinite({c}))' for c in columns)} "
+                         f"FROM {scan}").fetchone()
+    total = int(sum(counts))
+    if total:
+        finite = ", ".join(f"CASE WHEN isfinite({c}) THEN {c} END AS {c}" for c in columns)
+        write_parquet(con, f"SELECT * REPLACE ({finite}) FROM {scan}", target,
+                      partition_by_shard=table.per_patient, order_by=order_by)
+    return total
 
 
 # ---------------------------------------------------------------- chest X-ray image files

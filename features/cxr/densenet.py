@@ -176,6 +176,7 @@ def embed_arrays(
     model: xrv.models.DenseNet,
     device: torch.device | str = "cpu",
     batch_size: int = 64,
+    progress=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """uint8 [N, 224, 224] -> (dense float32 [N, 1024], pathologies float32 [N, 18]), batched, no grad.
 
@@ -197,6 +198,8 @@ def embed_arrays(
             d, p = forward_both(model, x)
             dense[lo:lo + batch_size] = d.cpu().numpy()
             paths[lo:lo + batch_size] = p.cpu().numpy()
+            if progress is not None:  # features.progress.Progress: images done
+                progress.update(min(batch_size, n - lo))
     paths[:, untrained.numpy()] = UNTRAINED_VALUE
     return dense, paths
 
@@ -209,6 +212,7 @@ def embed_images(
     *,
     use_clahe: bool = False,
     weights_source: str | None = None,
+    progress=None,
 ) -> pl.DataFrame:
     """Embed every row of a tensor table (features.cxr_tensors) -> EMBEDDING_SCHEMA rows, same order.
 
@@ -221,7 +225,8 @@ def embed_images(
     chunk = max(batch_size, 1024)  # convert bytes -> arrays a chunk at a time (bounded memory)
     dense_parts, path_parts = [], []
     for lo in range(0, tensors.height, chunk):
-        d, p = embed_arrays(tensors_to_array(tensors.slice(lo, chunk), column), model, device, batch_size)
+        d, p = embed_arrays(tensors_to_array(tensors.slice(lo, chunk), column), model, device, batch_size,
+                            progress)
         dense_parts.append(d)
         path_parts.append(p)
     dense = np.concatenate(dense_parts) if dense_parts else np.empty((0, DENSE_DIM), np.float32)
@@ -288,6 +293,7 @@ def build_embeddings(
     *,
     use_clahe: bool = False,
     model: tuple[xrv.models.DenseNet, str] | None = None,
+    progress=None,
 ) -> tuple[pl.DataFrame, dict]:
     """Load the model once (or take `model` = load_densenet's result) and embed `tensors`.
 
@@ -298,7 +304,8 @@ def build_embeddings(
     net, source = model or load_densenet(policy, cache_dir)
     dev = resolve_device(device)
     start = time.perf_counter()
-    frame = embed_images(tensors, net, dev, batch_size, use_clahe=use_clahe, weights_source=source)
+    frame = embed_images(tensors, net, dev, batch_size, use_clahe=use_clahe, weights_source=source,
+                         progress=progress)
     seconds = time.perf_counter() - start
     return frame, {
         "images": frame.height, "seconds": round(seconds, 3),

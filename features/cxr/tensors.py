@@ -259,7 +259,8 @@ def iter_image_batches(dataset: CxrImageDataset, num_workers: int = 2, batch_siz
 
 
 def decode_all(dataset: CxrImageDataset, num_workers: int = 2, batch_size: int = 32,
-               start_method: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, str]]]:
+               start_method: str | None = None,
+               progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, str]]]:
     """(indices of decoded images, clahe uint8[k,224,224], plain uint8[k,224,224], failures) in dataset order."""
     n = len(dataset)
     clahe_all = np.empty((n, CROP, CROP), np.uint8)
@@ -273,6 +274,8 @@ def decode_all(dataset: CxrImageDataset, num_workers: int = 2, batch_size: int =
         done.append(batch["index"].numpy())
         failures += batch["failures"]
         k += m
+        if progress is not None:  # features.progress.Progress: files decoded or rejected
+            progress.update(m + len(batch["failures"]))
     index = np.concatenate(done) if done else np.empty(0, np.int64)
     return index, clahe_all[:k], plain_all[:k], failures
 
@@ -356,6 +359,7 @@ def build_tensors(
     *,
     batch_size: int = 32,
     con: duckdb.DuckDBPyConnection | None = None,
+    progress=None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Decode + CLAHE + resize + crop every image of the shard (`shard=None`: all).
 
@@ -377,7 +381,8 @@ def build_tensors(
     with_file = images.filter(pl.col("path").is_not_null())
     workers = num_workers if with_file.height >= MIN_IMAGES_PER_WORKER * max(num_workers, 1) else 0
     start = time.perf_counter()
-    index, clahe_imgs, plain, failed = decode_all(CxrImageDataset(with_file), workers, batch_size)
+    index, clahe_imgs, plain, failed = decode_all(CxrImageDataset(with_file), workers, batch_size,
+                                                  progress=progress)
     seconds = time.perf_counter() - start
     tensors = tensor_frame(with_file, index, clahe_imgs, plain)
     fail_idx = [i for i, _ in failed]

@@ -194,6 +194,7 @@ def embed_chunks(
     pooling: Pooling = "pooler",
     *,
     stats: dict | None = None,
+    progress=None,
 ) -> np.ndarray:
     """float32 array (len(chunks), hidden size), row i the embedding of chunk i.
 
@@ -246,4 +247,6 @@ def embed_chunks(
                 m = attention.unsqueeze(-1).to(output.last_hidden_state.dtype)
                 vectors = (output.last_hidden_state * m).sum(1) / m.sum(1).clamp_min(1)
             out[rows] = vectors.float().cpu().numpy()
+            if progress is not None:  # features.progress.Progress: chunks done
+                progress.update(len(rows))
     return out

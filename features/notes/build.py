@@ -204,6 +204,7 @@ def build_note_embeddings(
     bert: tuple | None = None,
     max_wordpieces: int = 512,
     con: duckdb.DuckDBPyConnection | None = None,
+    progress=None,
 ) -> NoteEmbeddings:
     """Chunk and note embeddings for one shard (or every note).
 
@@ -233,7 +234,8 @@ def build_note_embeddings(
     dim = int(bert_model.config.hidden_size)
     emb_stats: dict = {}
     start = time.perf_counter()
-    vectors = embed_chunks(chunks, tokenizer, bert_model, dev, batch_size, pooling, stats=emb_stats)
+    vectors = embed_chunks(chunks, tokenizer, bert_model, dev, batch_size, pooling, stats=emb_stats,
+                           progress=progress)
     seconds = time.perf_counter() - start
     if chunks.height:
         per_chunk = chunks.select(CHUNK_KEYS).with_columns(

@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from features.timeseries.layout import CONTINUOUS_COLUMNS
+from warehouse.lake import ClinfuseError
 
 STD_FLOOR = 1e-7
 STATE_VERSION = 1
@@ -72,18 +74,26 @@ def fit_normalizer(
     cols = tuple(columns)
     lf = discretized.lazy()
     train = _stay_id_frame(train_stay_ids).cast({"stay_id": lf.collect_schema()["stay_id"]})
-    rows = lf.join(train.lazy(), on="stay_id", how="semi")
-    stats = rows.select(
-        pl.len().alias("_n"),
-        *[pl.col(c).cast(pl.Float64).mean().alias(f"m:{c}") for c in cols],
-        *[pl.col(c).cast(pl.Float64).std(ddof=1).alias(f"s:{c}") for c in cols],
-    ).collect()
-    n_rows = int(stats["_n"][0])
+    rows = lf.join(train.lazy(), on="stay_id", how="semi").select(cols).collect()
+    n_rows = rows.height
     if n_rows < 2:
-        raise ValueError(f"fit_normalizer: {n_rows} training rows; need at least 2 to estimate a std")
-    means = tuple(float(stats[f"m:{c}"][0]) for c in cols)
-    stds = tuple(max(float(stats[f"s:{c}"][0]), STD_FLOOR) for c in cols)
-    return NormalizerState(columns=cols, means=means, stds=stds, n_rows=n_rows, metadata=dict(metadata or {}))
+        raise ClinfuseError(f"normaliser: {n_rows} training time steps (the training split of this cohort is "
+                            f"{'empty' if n_rows == 0 else 'one step'}); at least 2 are needed to estimate a std")
+    means, stds = zip(*(_mean_std(rows[c]) for c in cols), strict=True)
+    return NormalizerState(columns=cols, means=tuple(means), stds=tuple(max(s, STD_FLOOR) for s in stds),
+                           n_rows=n_rows, metadata=dict(metadata or {}))
+
+
+def _mean_std(column: pl.Series) -> tuple[float, float]:
+    """Mean and std (ddof=1) of the non-null values, summed in ascending order: the result does not depend
+    on the row order a parallel join happened to produce, so two builds give the same bytes."""
+    values = np.sort(column.drop_nulls().cast(pl.Float64).to_numpy())
+    if values.size == 0:  # a column the training steps never hold: the identity transform
+        return 0.0, 1.0
+    mean = float(values.sum() / values.size)
+    if values.size < 2:
+        return mean, 1.0
+    return mean, float(np.sqrt(np.sort((values - mean) ** 2).sum() / (values.size - 1)))
 
 
 def apply_normalizer(discretized: pl.DataFrame | pl.LazyFrame, state: NormalizerState):
@@ -104,3 +114,21 @@ def _stay_id_frame(ids: Iterable[int] | pl.Series | pl.DataFrame) -> pl.DataFram
     if isinstance(ids, pl.Series):
         return ids.cast(pl.Int64).alias("stay_id").to_frame().unique()
     return pl.DataFrame({"stay_id": list(ids)}, schema={"stay_id": pl.Int64}).unique()
+
+
+_TASK_COHORTS = {"ihm": ("ihm_48h", "ICU stays of at least 48 h with an event in the first 48 h"),
+                 "pheno": ("phenotyping", "ICU stays that pass the cohort rules")}
+
+
+def empty_training_split(home, task: str, table: str) -> str:
+    """One line saying why a task has no training stay to fit its normaliser on (an empty cohort, or a
+    cohort too small to reach the training split)."""
+    from features.progress import count_rows
+
+    cohort, rule = _TASK_COHORTS.get(task, (task, "its rules"))
+    n_cohort = count_rows(home, "cohorts", cohort)
+    if n_cohort == 0:
+        return (f"cohorts.{cohort} is empty: the source has no {rule}, so features.{table} and everything "
+                f"built on it cannot be made (the other tasks are built)")
+    return (f"features.{table}: none of the {n_cohort} stays of cohorts.{cohort} is in the training split "
+            f"(too few subjects); nothing to fit the normaliser on")

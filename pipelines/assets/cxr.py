@@ -8,6 +8,7 @@ import numpy as np
 from features.cxr.densenet import PATHOLOGIES, build_embeddings, images_to_embed, load_densenet, load_tensors
 from features.cxr.pairing import build_pairs
 from features.cxr.tensors import build_tensors
+from features.progress import Progress, count_rows
 from features.weights import NO_SOURCE
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
@@ -88,9 +89,11 @@ def build_cxr_assets(shards: int) -> list:
         totals = {"images": 0, "tensors": 0, "failures": 0, "seconds": 0.0}
         bad_shapes = 0
         con = open_lake(home)
+        bar = Progress("chest X-ray tensors", count_rows(home, "raw", "cxr_images", "path IS NOT NULL"),
+                       unit="images", log=context.log.info)
         try:
             for key in context.partition_keys:
-                tensors, failures, stats = build_tensors(home, int(key), clinfuse.shards, con=con)
+                tensors, failures, stats = build_tensors(home, int(key), clinfuse.shards, con=con, progress=bar)
                 bad_shapes += tensors.filter((tensors["height"] != 224) | (tensors["width"] != 224)).height
                 write_frame(con, tensors, home.table_dir("features", "cxr_tensors") / f"shard={key}",
                             order_by="subject_id, dicom_id")
@@ -100,6 +103,7 @@ def build_cxr_assets(shards: int) -> list:
                     totals[k] += stats[k]
         finally:
             con.close()
+            bar.close()
         for table in ("cxr_tensors", "cxr_failures"):
             publish(home, "features", table)
         rate = totals["images"] / totals["seconds"] if totals["seconds"] else 0.0
@@ -124,10 +128,13 @@ def build_cxr_assets(shards: int) -> list:
         model = load_densenet(policy) if images_to_embed(home) else (None, NO_SOURCE)
         rows, seconds, nan_rows, device = 0, 0.0, 0, ""
         con = open_lake(home)
+        bar = Progress("DenseNet121 embeddings", count_rows(home, "features", "cxr_tensors"), unit="images",
+                       log=context.log.info)
         try:
             for part in context.partition_keys:
                 frame, stats = build_embeddings(load_tensors(home, int(part), clinfuse.shards), device=config.device,
-                                                batch_size=config.batch_size, use_clahe=config.use_clahe, model=model)
+                                                batch_size=config.batch_size, use_clahe=config.use_clahe, model=model,
+                                                progress=bar)
                 nan_rows += _nan_rows(frame)
                 rows += write_frame(con, frame, home.table_dir(*key.path) / f"shard={part}",
                                     order_by="subject_id, dicom_id")
@@ -135,6 +142,7 @@ def build_cxr_assets(shards: int) -> list:
                 device = stats["device"]
         finally:
             con.close()
+            bar.close()
         publish(home, *key.path)
         yield dg.MaterializeResult(metadata={
             "rows": rows, "weights_source": model[1], "device": device,

@@ -18,6 +18,7 @@ from features.notes.build import (
     write_shard,
 )
 from features.notes.tokenizer import load_tokenizer
+from features.progress import Progress, count_rows
 from features.weights import NO_SOURCE, weights_policy
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
@@ -65,11 +66,13 @@ def build_notes_assets(shards: int) -> list:
         totals = {"notes": 0, "empty_notes": 0, "chunks": 0, "seconds": 0.0}
         con = open_lake(home)
         try:
-            for key in context.partition_keys:
-                built = build_note_chunks(home, int(key), clinfuse.shards, tokenizer, con=con)
-                write_shard(con, "note_chunks", built.chunks, home.table_dir(*CHUNKS_TABLE) / f"shard={key}")
-                for k in totals:
-                    totals[k] += built.stats[k]
+            with Progress("note chunks", len(context.partition_keys), unit="shards", log=context.log.info) as bar:
+                for key in context.partition_keys:
+                    built = build_note_chunks(home, int(key), clinfuse.shards, tokenizer, con=con)
+                    write_shard(con, "note_chunks", built.chunks, home.table_dir(*CHUNKS_TABLE) / f"shard={key}")
+                    for k in totals:
+                        totals[k] += built.stats[k]
+                    bar.update(1)
         finally:
             con.close()
         publish(home, *CHUNKS_TABLE)
@@ -91,16 +94,19 @@ def build_notes_assets(shards: int) -> list:
         rows = {CHUNK_EMBEDDINGS_TABLE: 0, NOTE_EMBEDDINGS_TABLE: 0}
         seconds, device = 0.0, ""
         con = open_lake(home)
+        bar = Progress("note embeddings", count_rows(home, *CHUNKS_TABLE), unit="chunks", log=context.log.info)
         try:
             for key in context.partition_keys:
                 built = build_note_embeddings(home, int(key), clinfuse.shards, pooling=config.pooling,
-                                              device=config.device, batch_size=config.batch_size, bert=bert, con=con)
+                                              device=config.device, batch_size=config.batch_size, bert=bert, con=con,
+                                              progress=bar)
                 for table, frame in ((CHUNK_EMBEDDINGS_TABLE, built.chunks), (NOTE_EMBEDDINGS_TABLE, built.notes)):
                     rows[table] += write_shard(con, table[1], frame, home.table_dir(*table) / f"shard={key}")
                 seconds += built.stats["seconds"]
                 device = built.stats["device"]
         finally:
             con.close()
+            bar.close()
         for table in rows:
             publish(home, *table)
         for table, n in rows.items():

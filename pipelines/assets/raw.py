@@ -28,6 +28,7 @@ def _metadata(result: TableResult) -> dict:
         "sha256": result.sha256 or "",
         "checksum": result.checksum or "no SHA256SUMS.txt",
         "expected_rows": result.expected_rows if result.expected_rows is not None else "no manifest",
+        "nonfinite_to_null": dg.MetadataValue.int(result.nonfinite_values),  # NaN/inf values stored as NULL
     }
 
 

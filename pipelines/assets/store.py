@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from features.finite import non_finite_counts
 from features.store.guards import audit_store
 from features.store.registry import REGISTRY, registry_markdown, write_registry
 from pipelines.resources import ClinfuseResource
@@ -21,6 +22,8 @@ KEY = dg.AssetKey(["store", "registry"])
                                             "time is after the prediction time"),
               dg.AssetCheckSpec("no_subject_in_two_splits", asset=KEY,
                                 description="no subject appears in two splits, in features.splits or any frame"),
+              dg.AssetCheckSpec("no_non_finite_value", asset=KEY,
+                                description="no features.* or embeddings.* table holds NaN or ±inf (missing is NULL)"),
           ])
 def registry(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
     home = clinfuse.open_home()
@@ -33,3 +36,7 @@ def registry(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
                               severity=dg.AssetCheckSeverity.ERROR, metadata={"rows": audit["leakage_rows"]})
     yield dg.AssetCheckResult(check_name="no_subject_in_two_splits", passed=audit["crossing_subjects"] == 0,
                               severity=dg.AssetCheckSeverity.ERROR, metadata={"subjects": audit["crossing_subjects"]})
+    non_finite = {table: n for table, n in non_finite_counts(home).items() if n}
+    yield dg.AssetCheckResult(check_name="no_non_finite_value", passed=not non_finite,
+                              severity=dg.AssetCheckSeverity.ERROR,
+                              metadata={"tables": ", ".join(f"{t} ({n})" for t, n in non_finite.items()) or "none"})

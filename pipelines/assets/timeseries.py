@@ -9,10 +9,10 @@ from features.resources import phenotype_names
 from features.splits import make_splits, reference_splits, split_fractions, subjects_in_several_splits
 from features.timeseries.build import SCHEMA_OF, build_task_frames, describe_cohort, write_shard
 from features.timeseries.layout import CONTINUOUS_COLUMNS
-from features.timeseries.normalizer import fit_normalizer
+from features.timeseries.normalizer import empty_training_split, fit_normalizer
 from pipelines.partitions import shard_partitions
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import open_lake, parquet_glob, publish
+from warehouse.lake import ClinfuseError, open_lake, parquet_glob, publish
 
 CODE_VERSION = "1"
 TABLES = ("ihm_48h", "phenotyping", "timeseries_ihm", "timeseries_pheno")
@@ -143,6 +143,8 @@ def _normalizer_asset(task: str) -> dg.AssetsDefinition:
         frame = pl.scan_parquet(parquet_glob(home.table_dir("features", table)), hive_partitioning=True)
         train_stays = frame.join(split.lazy().filter(pl.col("split") == "train"), on="subject_id") \
             .select("stay_id").unique().collect()["stay_id"]
+        if len(train_stays) == 0:
+            raise ClinfuseError(empty_training_split(home, task, table))
         state = fit_normalizer(frame, train_stays, metadata={"task": task, "table": table})
         context.add_output_metadata({"train_stays": len(train_stays), "rows_fitted": state.n_rows,
                                      "means": dg.MetadataValue.json(dict(zip(CONTINUOUS_COLUMNS, state.means, strict=True)))})

@@ -13,6 +13,7 @@ import threading
 import pytest
 
 from clinfuse.cli import build_parser, main
+from warehouse.lake import Home
 
 COMMANDS = [[], ["synth"], ["ingest"], ["run"], ["sql"], ["ui"], ["doctor"], ["demo-data"], ["demo-data", "fetch"],
             ["features"], ["features", "get"], ["features", "latest"]]
@@ -48,6 +49,9 @@ def test_ingest_of_a_missing_folder_fails_in_one_line(tmp_path, capsys):
 
 
 def test_sql_without_catalog_and_bad_sql(tmp_path, capsys):
+    assert main(["sql", "--home", str(tmp_path / "h"), "select 1"]) == 1
+    assert "no clinfuse home at" in _one_line_error(capsys)
+    Home.open(tmp_path / "h")
     assert main(["sql", "--home", str(tmp_path / "h"), "select 1"]) == 1
     assert "run `clinfuse ingest` first" in _one_line_error(capsys)
 

@@ -89,11 +89,16 @@ def test_latest_json_equals_latest_features(store, capsys, view):
     home, entities, _ = store
     stays = pq.read_table(entities)["stay_id"].to_pylist()[:3] + [1]
     assert run_cli(["features", "latest", "--home", str(home.root), "--view", view,
-                    "--keys", ",".join(map(str, stays)), "--format", "json"]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert printed == rows_as_json(latest_features(view, stays, home=home))
-    assert [r["stay_id"] for r in printed] == stays
-    assert all(v is None for k, v in printed[-1].items() if k != "stay_id")  # stay 1 does not exist
+                    "--keys", ",".join(map(str, stays)), "--format", "json"]) == 1  # stay 1 does not exist
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
+    assert printed == rows_as_json(latest_features(view, stays[:3], home=home))
+    assert [r["stay_id"] for r in printed] == stays[:3]
+    assert f"{view}: key 1 not found" in captured.err
+    assert captured.err.splitlines()[-1] == f"clinfuse: error: 1 of 4 keys not found in {view}: 1"
+    # the Python API keeps one row per key, nulls for an unknown one
+    api = rows_as_json(latest_features(view, stays, home=home))
+    assert all(v is None for k, v in api[-1].items() if k != "stay_id")
 
 
 def test_latest_table_format(store, capsys):
@@ -130,8 +135,10 @@ def test_errors_are_one_line_and_exit_1(store, tmp_path, capsys, args, needle):
 def test_console_script(store):
     if not _wired():
         pytest.skip("`features` is not wired into clinfuse.cli yet")
-    home, _, _ = store
+    home, entities, _ = store
+    stay = pq.read_table(entities)["stay_id"][0].as_py()
     out = subprocess.run([sys.executable, "-m", "clinfuse.cli", "features", "latest", "--home", str(home.root),
-                          "--view", "labels_ihm", "--keys", "1", "--format", "json"], capture_output=True, text=True)
+                          "--view", "labels_ihm", "--keys", str(stay), "--format", "json"], capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout) == [{"stay_id": 1, "y_true": None}]
+    assert [row["stay_id"] for row in json.loads(out.stdout)] == [stay]

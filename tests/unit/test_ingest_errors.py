@@ -53,14 +53,14 @@ def test_missing_column_names_file_and_column(home, synth_copy):
 def test_malformed_row_names_file_and_line(home, synth_copy):
     path = synth_copy / "mimic-iv" / "hosp" / "admissions.csv.gz"
     _rewrite(path, lambda lines: lines[:4] + [lines[4].rstrip("\n") + ",surplus\n"] + lines[5:])
-    _expect_error(home, synth_copy, str(path), "line 5", "malformed row")
+    _expect_error(home, synth_copy, str(path), "record 5", "malformed row")
     assert "hosp_admissions" not in _raw_tables(home)
 
 
 def test_wrong_type_names_line_and_column(home, synth_copy):
     path = synth_copy / "mimic-iv" / "icu" / "icustays.csv.gz"
     _rewrite(path, lambda lines: lines[:2] + ["10000001,x" + lines[2][lines[2].index(",", 9):]] + lines[3:])
-    _expect_error(home, synth_copy, str(path), "line 3", "'hadm_id'")
+    _expect_error(home, synth_copy, str(path), "record 3", "'hadm_id'")
 
 
 def test_truncated_gzip(home, synth_copy):

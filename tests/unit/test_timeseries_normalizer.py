@@ -6,6 +6,7 @@ import pytest
 
 from features.timeseries.layout import COLUMNS, CONTINUOUS_COLUMNS
 from features.timeseries.normalizer import NormalizerState, apply_normalizer, fit_normalizer
+from warehouse.lake import ClinfuseError
 
 
 def frame(values_by_stay):
@@ -58,5 +59,27 @@ def test_round_trips(tmp_path):
 
 
 def test_needs_training_rows():
-    with pytest.raises(ValueError, match="training rows"):
+    with pytest.raises(ClinfuseError, match="0 training time steps"):
         fit_normalizer(frame({1: [80.0, 90.0]}), [99])
+
+
+def test_the_state_does_not_depend_on_row_order_or_chunking():
+    """Two builds join the time series to the split in whatever order the threads finish: the statistics
+    (and so the normaliser table's bytes) must be the same for every order."""
+    rng = np.random.default_rng(3)
+    n = 200_000
+    base = pl.DataFrame({"stay_id": rng.integers(0, 500, n), "step": np.arange(n)}).with_columns(
+        pl.Series(c, rng.lognormal(3, 1.5, n).astype(np.float32)) for c in CONTINUOUS_COLUMNS)
+    states = []
+    for seed in (0, 1, 2):
+        order = np.random.default_rng(seed).permutation(n)
+        shuffled = base[order]
+        chunked = pl.concat([shuffled[i:i + 7_777] for i in range(0, n, 7_777)], rechunk=False)
+        states.append(fit_normalizer(chunked, range(0, 400)))
+    assert states[0] == states[1] == states[2]
+    assert states[0].to_frame().equals(states[1].to_frame())
+
+
+def test_an_empty_training_split_is_one_clear_error():
+    with pytest.raises(ClinfuseError, match="training split of this cohort is empty"):
+        fit_normalizer(frame({1: [80.0, 90.0]}), [])
