@@ -1,9 +1,11 @@
 """Evaluation metrics, bootstrap confidence intervals, calibration and subgroup analyses.
 
-Every metric value comes from a scikit-learn function (`roc_auc_score`, `average_precision_score`,
+Every point estimate comes from a scikit-learn function (`roc_auc_score`, `average_precision_score`,
 `f1_score`, `precision_recall_fscore_support`, `hamming_loss`, `accuracy_score`, `brier_score_loss`,
-`calibration_curve`, `confusion_matrix`); this module only chooses the inputs, skips undefined values and
-averages per-label values the way sklearn's `average="macro"` does.
+`calibration_curve`, `confusion_matrix`, `log_loss`, `mean_absolute_error`, ...); this module only chooses
+the inputs, skips undefined values and averages per-label values the way sklearn's `average="macro"` does.
+Bootstrap resamples are scored with the same definitions on rows weighted by their draw counts, many
+resamples at once (`models.resample_scores`; tests assert equality with sklearn on every resample).
 
 Conventions (stated again in every report):
 - Predictions are `y_true` [N, C] in {0, 1} and `y_prob` [N, C] in [0, 1]; a 1-D array is one label.
@@ -64,6 +66,7 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
+from models import resample_scores
 from warehouse.lake import ClinfuseError
 
 METRICS: tuple[str, ...] = ("auroc", "auprc", "f1_macro", "f1_binary", "accuracy", "precision", "recall")
@@ -307,6 +310,25 @@ def draw_resamples(y: np.ndarray, n_resamples: int, seed: int,
 
 
 def _score_resamples(y, p, idx, names, threshold):
+    """Every resample's metrics, vectorised over blocks of resamples (models.resample_scores: the same
+    definitions as sklearn's, on rows weighted by their draw counts)."""
+    values = {m: np.empty(len(idx)) for m in names}
+    per_label = {m: np.empty((len(idx), y.shape[1])) for m in RANKING_METRICS if m in names}
+    both = _both_classes(y)
+    columns = [resample_scores.RankingColumn(y[:, j], p[:, j]) if both[j] else None for j in range(y.shape[1])] \
+        if per_label else []
+    for start, weights in resample_scores.count_blocks(idx):
+        v, pl = resample_scores.binary_block(weights, y, p, columns, names, threshold, RANKING_METRICS)
+        stop = start + weights.shape[0]
+        for m in names:
+            values[m][start:stop] = v[m]
+        for m in per_label:
+            per_label[m][start:stop] = pl[m]
+    return values, per_label
+
+
+def _score_resamples_sklearn(y, p, idx, names, threshold):
+    """The reference: sklearn's functions on every resample, one at a time (tests compare the two)."""
     values = {m: np.empty(len(idx)) for m in names}
     per_label = {m: np.empty((len(idx), y.shape[1])) for m in RANKING_METRICS if m in names}
     for r, rows in enumerate(idx):
@@ -603,6 +625,25 @@ def multiclass_confusion(y_true, y_prob) -> list[list[int]]:
 
 
 def _score_multiclass_resamples(y, p, idx, names):
+    """Every resample's multiclass metrics, vectorised (models.resample_scores)."""
+    values = {m: np.empty(len(idx)) for m in names}
+    per_label = {"auroc": np.empty((len(idx), p.shape[1]))} if "auroc" in names else {}
+    onehot = _one_hot(y, p.shape[1])
+    both = _both_classes(onehot)
+    columns = [resample_scores.RankingColumn(onehot[:, k], p[:, k]) if both[k] else None
+               for k in range(p.shape[1])] if per_label else []
+    for start, weights in resample_scores.count_blocks(idx):
+        v, pl = resample_scores.multiclass_block(weights, y, p, columns, names)
+        stop = start + weights.shape[0]
+        for m in names:
+            values[m][start:stop] = v[m]
+        for m in per_label:
+            per_label[m][start:stop] = pl[m]
+    return values, per_label
+
+
+def _score_multiclass_resamples_sklearn(y, p, idx, names):
+    """The reference: sklearn's functions on every resample, one at a time (tests compare the two)."""
     values = {m: np.empty(len(idx)) for m in names}
     per_label = {"auroc": np.empty((len(idx), p.shape[1]))} if "auroc" in names else {}
     for r, rows in enumerate(idx):
