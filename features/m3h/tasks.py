@@ -16,7 +16,16 @@ from pathlib import Path
 
 import warehouse
 import warehouse.cohorts as wc
-from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, engine, lake_views, publish, sql_str, write_parquet
+from warehouse.lake import (
+    DEFAULT_SHARDS,
+    ClinfuseError,
+    Home,
+    engine,
+    lake_views,
+    publish,
+    sql_str,
+    write_parquet,
+)
 
 NAME = "m3h_tasks"
 CODE_TABLE = Path(warehouse.__file__).parent / "resources" / "m3h_tasks.csv"
