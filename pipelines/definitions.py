@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.assets import cohorts, cxr, haim, m3tlm, models, notes, raw, store, timeseries
+from pipelines.assets import baselines, cohorts, cxr, haim, m3h, m3tlm, models, notes, raw, store, timeseries
 from pipelines.io import LakeIOManager, RecordIOManager
 from pipelines.resources import ClinfuseResource, resource_from_env
 
@@ -11,7 +11,7 @@ def build_assets(shards: int) -> list:
     assets = [*raw.ASSETS, *cohorts.ASSETS, *timeseries.build_timeseries_assets(shards), timeseries.splits,
               *timeseries.NORMALIZERS, *notes.build_notes_assets(shards), *cxr.build_cxr_assets(shards),
               haim.haim_samples, *haim.build_haim_assets(shards), store.registry, *models.ASSETS,
-              *m3tlm.ASSETS]
+              *m3tlm.ASSETS, *m3h.ASSETS, *baselines.ASSETS]
     # the leaderboard reads every report asset the graph has (models.LEADERBOARD_REPORTS)
     return [*assets, models.build_leaderboard_asset(assets)]
 
