@@ -315,6 +315,8 @@ HEAD_PLOT_CAPTIONS: dict[str, str] = {
     "training": "loss per epoch (top) and validation metrics (bottom)",
 }
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+# above this many binary heads a multi-head report shows them in one forest plot, not a ROC each
+MAX_BINARY_HEAD_PLOTS = 12
 
 
 @dataclass
@@ -349,9 +351,12 @@ def _primary_values(doc: dict) -> dict:
     return doc["subsets"][primary_subset(doc)]
 
 
-def _head_plots(out_dir: Path, doc: dict, run: EvalRun | None, stem: str) -> dict[str, Path]:
+def _head_plots(out_dir: Path, doc: dict, run: EvalRun | None, stem: str, *, curves: bool = True,
+                histories: dict | None = None) -> dict[str, Path]:
     """The PNGs of one head (for its kind) of the primary subset: {plot: path}; plots without data are left
-    out (a multi-head report has no placeholders)."""
+    out (a multi-head report has no placeholders). `curves=False` skips a binary head's ROC / calibration
+    (the forest plot shows it); `histories` (history JSON -> path) reuses the training plot of an earlier
+    head with the same history (a multi-task model's heads share one)."""
     kind = doc.get("kind", "binary")
     subset_name = primary_subset(doc)
     body = doc["subsets"][subset_name]
@@ -362,7 +367,9 @@ def _head_plots(out_dir: Path, doc: dict, run: EvalRun | None, stem: str) -> dic
     def path(plot: str) -> Path:
         return out_dir / f"{stem}_{plot}.png"
 
-    if kind == "binary":
+    if kind == "binary" and not curves:
+        pass
+    elif kind == "binary":
         if subset is not None:
             points = plots.roc_points(subset.y_true, subset.y_prob)
             if points is not None:
@@ -386,10 +393,37 @@ def _head_plots(out_dir: Path, doc: dict, run: EvalRun | None, stem: str) -> dic
                                                   f"Residuals: {label}")
     history = doc.get("training", {}).get("history") or []
     if history:
-        keys = sorted({k for row in history for k, v in row.items()
-                       if k.startswith("val_") and k != "val_loss" and isinstance(v, int | float)})
-        paths["training"] = plots.plot_training(history, path("training"), f"Training: {doc['model']}",
-                                                val_metrics=keys[:4])
+        seen = json.dumps([doc["model"], history], sort_keys=True)
+        if histories is not None and seen in histories:
+            paths["training"] = histories[seen]
+        else:
+            keys = sorted({k for row in history for k, v in row.items()
+                           if k.startswith("val_") and k != "val_loss" and isinstance(v, int | float)})
+            paths["training"] = plots.plot_training(history, path("training"), f"Training: {doc['model']}",
+                                                    val_metrics=keys[:4])
+            if histories is not None:
+                histories[seen] = paths["training"]
+    return paths
+
+
+def _forest_plots(out_dir: Path, docs: list[dict], model: str) -> dict[str, Path]:
+    """One forest plot per kind over the heads: binary / multiclass AUROC, regression MAE, with CIs."""
+    paths: dict[str, Path] = {}
+    for kind, metric, reference in (("binary", "auroc", 0.5), ("multiclass", "auroc", 0.5),
+                                    ("regression", "mae", None)):
+        entries = []
+        for doc in docs:
+            if doc.get("kind", "binary") != kind:
+                continue
+            entry = _primary_values(doc)["metrics"].get(metric) or {}
+            entries.append({"task": doc["task"], "model": doc["model"], "value": entry.get("value"),
+                            "ci_low": entry.get("ci_low"), "ci_high": entry.get("ci_high")})
+        if len(entries) < 2:
+            continue
+        stem = _safe(f"{model}_{kind}_{metric}")
+        paths[stem] = plots.plot_forest(entries, out_dir / f"{stem}.png",
+                                        f"{model}: {METRIC_TITLES.get(metric, metric)} per {kind} head (95% CI)",
+                                        METRIC_TITLES.get(metric, metric), reference)
     return paths
 
 
@@ -443,17 +477,24 @@ def _summary_row(doc: dict) -> dict:
 
 def _write_heads(out_dir: Path, docs: list[dict], runs: list[EvalRun | None],
                  provenance: dict, sections: list[dict], title: str, model: str,
-                 section_images: list[dict[str, Path]]) -> tuple[Path, Path, dict[str, Path]]:
+                 section_images: list[dict[str, Path]], head_plots: str = "auto") -> tuple[Path, Path, dict[str, Path]]:
     """report.html and report.md of any list of heads plus sections; returns (html, md, plot paths)."""
+    if head_plots not in ("auto", "all", "summary"):
+        raise ClinfuseError(f"{model}: head_plots must be auto, all or summary, got {head_plots!r}")
     seen: set[tuple[str, str]] = set()
-    head_paths: list[dict[str, Path]] = []
-    for doc, run in zip(docs, runs, strict=True):
+    for doc in docs:
         key = (doc["model"], doc["task"])
         if key in seen:
             raise ClinfuseError(f"{model}: two heads are both model {key[0]!r}, task {key[1]!r}")
         seen.add(key)
-        head_paths.append(_head_plots(out_dir, doc, run, _safe(f"{doc['model']}_{doc['task']}")))
+    n_binary = sum(doc.get("kind", "binary") == "binary" for doc in docs)
+    curves = head_plots == "all" or (head_plots == "auto" and n_binary <= MAX_BINARY_HEAD_PLOTS)
+    histories: dict[str, Path] = {}
+    head_paths = [_head_plots(out_dir, doc, run, _safe(f"{doc['model']}_{doc['task']}"), curves=curves,
+                              histories=histories) for doc, run in zip(docs, runs, strict=True)]
+    forest = _forest_plots(out_dir, docs, model) if len(docs) > 1 else {}
     pngs = {path.stem: path for paths in head_paths for path in paths.values()}
+    pngs.update(forest)
     for images in section_images:
         pngs.update({path.stem: path for path in images.values()})
 
@@ -461,15 +502,24 @@ def _write_heads(out_dir: Path, docs: list[dict], runs: list[EvalRun | None],
         def src(path: Path) -> str:
             return data_uri(path) if embed else path.name
 
-        heads = [head_context(doc, {k: src(p) for k, p in paths.items()}) for doc, paths in zip(docs, head_paths,
-                                                                                                strict=True)]
+        heads, shown = [], {}
+        for doc, paths in zip(docs, head_paths, strict=True):
+            # a plot shared with an earlier head (one training history) is shown once, then referred to
+            own = {k: p for k, p in paths.items() if p not in shown}
+            head = head_context(doc, {k: src(p) for k, p in own.items()})
+            head["shared"] = [{"title": HEAD_PLOT_TITLES.get(k, k), "head": shown[p]}
+                              for k, p in paths.items() if p in shown]
+            shown.update({p: head["title"] for p in own.values()})
+            heads.append(head)
         rendered = [{**section, "html": markdown_html(section["markdown"]),
                      "images": [{"name": path.stem, "src": src(path)} for path in images.values()]}
                     for section, images in zip(sections, section_images, strict=True)]
         synthetic = bool(provenance.get("synthetic")) or any(is_synthetic(doc) for doc in docs) \
             or "synth" in str(provenance.get("data_source", "")).lower()
         n_bootstrap = sorted({doc.get("n_bootstrap") for doc in docs if doc.get("n_bootstrap")})
+        overview = [{"name": stem, "src": src(path)} for stem, path in forest.items()]
         return {"title": title, "model": model, "heads": heads, "sections": rendered, "synthetic": synthetic,
+                "overview": overview,
                 "summary": [_summary_row(doc) for doc in docs], "metric_titles": METRIC_TITLES,
                 "kind_titles": KIND_TITLES, "n_bootstrap": n_bootstrap,
                 "seeds": sorted({doc.get("seed") for doc in docs if doc.get("seed") is not None}),
@@ -501,16 +551,19 @@ def _write_section_images(out_dir: Path, sections: list[Section], taken: set[str
 
 
 def write_multihead_report(out_dir: Path, model: str, docs: list[dict], runs: list[EvalRun | None],
-                           sections: list[Section], provenance: dict) -> dict[str, Path]:
+                           sections: list[Section], provenance: dict, *, head_plots: str = "auto") -> dict[str, Path]:
     """One report for a model with several heads / tasks (any mix of kinds).
 
     Writes report.html (self-contained: a summary table, one part per head, then the sections, every PNG
     embedded), report.md (PNGs beside it), metrics.json = {"model", "kind": "multihead", "provenance",
     "heads": [doc, ...], "sections": [{title, markdown, data}]} and the PNGs: per head
     `<model>_<task>_<plot>.png` (plot: roc, calibration for binary; roc, confusion for multiclass; scatter,
-    residuals for regression; training when the doc has a history; roc/scatter need the head's run), and
-    each section's images under their own names (".png" added). Wrap the call in
-    `warehouse.lake.atomic_dir` to replace a previous report atomically.
+    residuals for regression; training when the doc has a history, one file per distinct history; roc/scatter
+    need the head's run), with two or more heads of a kind a forest plot `<model>_<kind>_<auroc|mae>.png`
+    of every head's primary metric and CI, and each section's images under their own names (".png" added).
+    `head_plots`: "auto" (default) drops the binary heads' ROC / calibration plots when there are more than
+    MAX_BINARY_HEAD_PLOTS binary heads (the forest plot shows them), "all" keeps them, "summary" drops them.
+    Wrap the call in `warehouse.lake.atomic_dir` to replace a previous report atomically.
 
     Returns {"html", "md", "json", and one key per PNG (its file name without .png)} -> path."""
     if not docs:
@@ -522,11 +575,13 @@ def write_multihead_report(out_dir: Path, model: str, docs: list[dict], runs: li
     out_dir.mkdir(parents=True, exist_ok=True)
     taken = {_safe(f"{doc['model']}_{doc['task']}") for doc in docs}
     taken = {f"{stem}_{plot}.png" for stem in taken for plot in HEAD_PLOT_TITLES}
+    taken |= {f"{_safe(f'{model}_{kind}_{metric}')}.png" for kind, metric in
+              (("binary", "auroc"), ("multiclass", "auroc"), ("regression", "mae"))}
     section_images = _write_section_images(out_dir, sections, taken)
     section_docs = [{"title": s.title, "markdown": s.markdown, "data": clean(s.data)} for s in sections]
     html_path, md_path, pngs = _write_heads(
         out_dir, docs, runs, provenance, section_docs, f"Evaluation report: {model} (multi-head)", model,
-        section_images)
+        section_images, head_plots)
     document = {"model": model, "kind": "multihead", "provenance": clean(scrub_paths(provenance)),
                 "heads": list(docs), "sections": section_docs}
     json_path = out_dir / "metrics.json"

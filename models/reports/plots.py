@@ -311,3 +311,29 @@ def plot_confusion_matrix(matrix, class_names: list[str], path: Path, title: str
     ax.set_yticks(ticks, class_names, fontsize=6)
     ax.set(xlabel="predicted class", ylabel="true class", title=title)
     return _save(fig, path)
+
+
+@_styled
+def plot_forest(entries: list[dict], path: Path, title: str, xlabel: str, reference: float | None = None) -> Path:
+    """entries: [{task, model, value, ci_low, ci_high}]: one row per task, a point with its CI per model
+    (offset within the row, one colour per model); `reference` draws a dotted vertical line (e.g. chance)."""
+    tasks = list(dict.fromkeys(e["task"] for e in entries))
+    models = list(dict.fromkeys(e["model"] for e in entries))
+    fig = Figure(figsize=(6.5, 1.2 + 0.22 * len(tasks)), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    step = 0.7 / max(len(models), 1)
+    for k, model in enumerate(models):
+        rows = [e for e in entries if e["model"] == model and e.get("value") is not None]
+        ys = [tasks.index(e["task"]) + (k - (len(models) - 1) / 2) * step for e in rows]
+        xs = [e["value"] for e in rows]
+        low = [e["value"] - e["ci_low"] if e.get("ci_low") is not None else 0.0 for e in rows]
+        high = [e["ci_high"] - e["value"] if e.get("ci_high") is not None else 0.0 for e in rows]
+        ax.errorbar(xs, ys, xerr=[low, high], fmt="o", markersize=3, linewidth=1, capsize=2, color=f"C{k % 10}",
+                    label=model)
+    if reference is not None:
+        ax.axvline(reference, color="0.6", linewidth=0.8, linestyle=":")
+    ax.set_yticks(range(len(tasks)), tasks, fontsize=7)
+    ax.set_ylim(len(tasks) - 0.5, -0.5)
+    ax.set(xlabel=xlabel, title=title)
+    ax.legend(fontsize=7, loc="lower left")
+    return _save(fig, path)

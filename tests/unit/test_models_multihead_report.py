@@ -130,3 +130,26 @@ def test_single_head_reports_of_the_new_kinds(make, plots, tmp_path):
     html = paths["html"].read_text()
     assert html.count("data:image/png;base64,") == len(plots)
     assert f"Evaluation report: {doc['model']} · {doc['task']}" in html
+
+
+def test_many_binary_heads_get_one_forest_plot_and_one_training_plot(tmp_path):
+    """A multi-task model with many binary heads: a forest plot of every head's AUROC and CI instead of a ROC
+    each, and the shared training history drawn once."""
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_mean_auroc": 0.6 + 0.01 * e}
+               for e in (1, 2, 3)]
+    runs = []
+    for j in range(14):
+        run = make_run(n_labels=1, n=40, n_bootstrap=10, subgroup_n_bootstrap=0, seed=j)
+        run.model, run.task, run.robustness, run.ablation, run.history = "m3h", f"task_{j}", [], {}, history
+        run.subsets = {"test": run.subsets["test_partial"]}
+        runs.append(run)
+    docs = [M.evaluate_run(run) for run in runs]
+    paths = write_multihead_report(tmp_path, "m3h", docs, runs, [], {"mode": "fixed"})
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pngs == ["m3h_binary_auroc.png", "m3h_task_0_training.png"]
+    html = paths["html"].read_text()
+    assert html.count("data:image/png;base64,") == 2 and html.count("Training history: as shown for m3h · task_0") == 13
+    every = write_multihead_report(tmp_path / "all", "m3h", docs, runs, [], {}, head_plots="all")
+    assert "m3h_task_13_roc" in every and "m3h_task_13_calibration" in every
+    with pytest.raises(ClinfuseError, match="head_plots must be"):
+        write_multihead_report(tmp_path / "x", "m3h", docs, runs, [], {}, head_plots="some")
