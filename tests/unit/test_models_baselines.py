@@ -107,7 +107,7 @@ def test_nan_labels_are_left_out_per_label_and_per_target(settings):
     # label a's estimator learnt from its 170 labelled training rows, label b's from all 200
     assert fitted.priors[0] == pytest.approx(flags.y[30:200, 0].mean())
     assert fitted.priors[1] == pytest.approx(flags.y[:200, 1].mean())
-    assert fitted.estimators[0].class_prior_[1] == pytest.approx(flags.y[30:200, 0].mean())
+    assert fitted.estimators[0][-1].class_prior_[1] == pytest.approx(flags.y[30:200, 0].mean())
     assert fitted.n_train == 170 and fit_target(task, flags, "linear", settings).n_train == 170
     rows = evaluation_rows(task, flags)
     assert len(rows) == 70 and not np.isnan(flags.y[rows]).any()
