@@ -131,3 +131,10 @@ def test_build_leaderboard_reads_single_and_multihead_reports_and_skips_missing(
         build_leaderboard(home, [None, None])
     with pytest.raises(ClinfuseError, match="materialise reports/gone again"):
         build_leaderboard(home, [{"model": "gone", "metrics": "reports/gone/metrics.json"}])
+
+
+def test_a_metrics_json_written_before_kinds_existed_is_binary(docs):
+    old = {k: v for k, v in docs["ihm"].items() if k != "kind"}
+    rows = leaderboard_rows([old], ["medfuse_ihm"])
+    assert {r["kind"] for r in rows} == {"binary"} and len(rows) == 2 * len(M.METRICS)
+    assert M.headline(old) == M.headline(docs["ihm"])
