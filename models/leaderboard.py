@@ -99,6 +99,10 @@ def _summary_rows(rows: list[dict]) -> list[dict]:
         key = (row["model"], row["task"], row["subset"], row["report"])
         summary = out.setdefault(key, {"model": row["model"], "task": row["task"], "subset": row["subset"],
                                        "kind": row["kind"], "report": row["report"],
+                                       # shown only where it says more than model and task (a multi-head report)
+                                       "report_label": None if row["report"] in (row["model"],
+                                                                                 f"{row['model']}_{row['task']}")
+                                       else row["report"],
                                        "n": row["n"], "data_source": row["data_source"],
                                        "synthetic": row["synthetic"], "metrics": {}, "published": {},
                                        "published_from": None})

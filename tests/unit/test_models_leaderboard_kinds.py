@@ -103,7 +103,8 @@ def test_published_m3h_figures_single_and_multi_task():
 
 
 def test_write_leaderboard_with_every_kind(docs, tmp_path):
-    paths = write_leaderboard(tmp_path, [docs["m3tlm"], docs["ihm"], docs["m3h_thorax"]])
+    paths = write_leaderboard(tmp_path, [docs["m3tlm"], docs["ihm"], docs["m3h_thorax"], docs["baselines_m3h"]],
+                              [None, "medfuse_ihm", None, None])
     table = pq.read_table(paths["parquet"])
     assert table.schema == SCHEMA and {"binary", "multiclass", "regression"} == set(table.column("kind").to_pylist())
     html, md = paths["html"].read_text(), paths["md"].read_text()
@@ -111,6 +112,8 @@ def test_write_leaderboard_with_every_kind(docs, tmp_path):
                  "Bertsimas &amp; Ma 2024 (M3H)", "published MAE", "5.540", "Explained variance", "NLL"):
         assert text in html, text
     assert "Bertsimas & Ma 2024 (M3H)" in md and "published MAE" in md and "| m3tlm | los | test |" in md
+    # the report a row came from is shown where it says more than model and task
+    assert "| baseline_xgboost (baselines_m3h) | los |" in md and "(medfuse_ihm)" not in md
 
 
 def test_build_leaderboard_reads_single_and_multihead_reports_and_skips_missing(docs, tmp_path):
