@@ -153,3 +153,20 @@ def test_many_binary_heads_get_one_forest_plot_and_one_training_plot(tmp_path):
     assert "m3h_task_13_roc" in every and "m3h_task_13_calibration" in every
     with pytest.raises(ClinfuseError, match="head_plots must be"):
         write_multihead_report(tmp_path / "x", "m3h", docs, runs, [], {}, head_plots="some")
+
+
+def test_multihead_report_opens_in_headless_chromium(heads, tmp_path):
+    from tests.browser import chromium_path, dump_dom
+
+    chromium = chromium_path()
+    runs, docs = heads
+    paths = write_multihead_report(tmp_path / "r", "m3h", docs, runs, [Section("TIM", "text", {"tim": png_bytes()})],
+                                   {"mode": "fixed"})
+    probe = ("<script>window.addEventListener('load', () => { document.body.dataset.imagesDecoded = "
+             "[...document.images].filter(i => i.complete && i.naturalWidth > 0).length; });</script></body>")
+    page = tmp_path / "probe.html"
+    page.write_text(paths["html"].read_text().replace("</body>", probe))
+    dom = dump_dom(chromium, page, tmp_path / "profile")
+    n_png = len(list((tmp_path / "r").glob("*.png")))
+    assert "<h1>Evaluation report: m3h (multi-head)</h1>" in dom
+    assert f'data-images-decoded="{n_png}"' in dom
