@@ -36,7 +36,7 @@ COMMON = {
     "subgroup_n_bootstrap": 200,
 }
 PAPER = {"epochs": 15, "batch_size": 256, "lr": 1e-4, "tim_max_subset": 2, "tim_subsets": 4}
-DEMO = {"epochs": 6, "batch_size": 64, "lr": 1e-3, "modality_hidden": 64, "projection": 32, "shared_hidden": 64,
+DEMO = {"epochs": 6, "batch_size": 32, "lr": 3e-3, "modality_hidden": 64, "projection": 32, "shared_hidden": 64,
         "task_dim": 32, "ae_hidden": 64, "ae_latent": 8, "pca_components": 8, "max_tasks": 6, "tim_tasks": 4,
         "tim_epochs": 4, "threads": 1, "n_bootstrap": 200, "subgroup_n_bootstrap": 50}
 INT_KEYS = ("seed", "threads", "modality_hidden", "projection", "shared_hidden", "task_dim", "ae_hidden", "ae_latent",
