@@ -74,7 +74,8 @@ class M3tlmModelConfig(dg.Config):
         return {k: v for k, v in self.model_dump().items() if k != "profile" and v not in (None, "")}
 
 
-@dg.asset(key=["models", "m3tlm"], group_name="models", deps=[dg.AssetKey(["frames", "m3tlm"])], pool="gpu",
+@dg.asset(key=["models", "m3tlm"], group_name="models", pool="gpu",
+          deps=[dg.AssetKey(["frames", "m3tlm"]), dg.AssetKey(["features", "cxr_tensors"])],
           io_manager_key="record_io", code_version=MODEL_CODE, kinds={"pytorch"},
           description="M3T-LM trained on frames/m3tlm: LoS (Huber) + mortality (BCE) heads with GradNorm task "
                       "weights; best and last checkpoints under artifacts/m3tlm/los_mortality/.")
