@@ -453,11 +453,14 @@ def train_baselines(home: Home, frame: str, *, profile: str | None = None, overr
     fingerprint = hashlib.sha256(json.dumps(
         {"files": files, "frame": task.fingerprint}, sort_keys=True).encode()).hexdigest()[:16]
     record = frame_record or {}
+    build = dict(record.get("build_settings") or {})
+    if "mode" not in build and isinstance(record.get("mode"), str):
+        build["mode"] = record["mode"]
     return {
         "model": model_name(frame), "frame": frame, "artifact_dir": _rel(home, out), "files": files,
         "fingerprint": fingerprint, "settings": settings,
         "lineage": {"frame": {"task": frame, "fingerprint": task.fingerprint},
-                    "build": record.get("build_settings") or {}, "inputs": record.get("input_data_versions") or {}},
+                    "build": build, "inputs": record.get("input_data_versions") or {}},
         "selection": selection, "skipped_targets": skipped_targets, "split_sizes": sizes,
         "n_features": int(task.X.shape[1]), "description": task.description, "notes": task.notes,
         "targets": [{"name": t.name, "kind": t.kind, "labels": len(t.label_names)} for t in task.targets],
@@ -517,27 +520,20 @@ def selection_section(record: dict):
                                     "grids": record["settings"]["grids"]})
 
 
-def _primary_metric(doc: dict) -> str:
-    metrics = doc["subsets"][next(iter(doc["subsets"]))]["metrics"]
-    return next((m for m in ("auroc", "mae", "rmse") if m in metrics), next(iter(metrics)))
-
-
-def summary_section(record: dict, docs: list[dict]):
+def features_section(record: dict, feature_names: list[str]):
     from models.reports import Section
 
-    lines = [f"Features: {record['description']} ({record['n_features']} columns).", "",
-             "| baseline | target | subset | n | metric | value | 95 % CI |", "|---|---|---|---|---|---|---|"]
-    rows = []
-    for doc in docs:
-        subset, body = next(iter(doc["subsets"].items()))
-        metric = _primary_metric(doc)
-        entry = body["metrics"][metric]
-        rows.append({"model": doc["model"], "task": doc["task"], "subset": subset, "n": body["n"], "metric": metric,
-                     "value": entry["value"], "ci_low": entry["ci_low"], "ci_high": entry["ci_high"]})
-        lines.append(f"| {doc['model']} | {doc['task']} | {subset} | {body['n']} | {metric} | {_fmt(entry['value'])} "
-                     f"| {_fmt(entry['ci_low'])} – {_fmt(entry['ci_high'])} |")
-    return Section(title="Baselines: test summary", markdown="\n".join(lines), images={},
-                   data={"rows": rows, "features": record["description"], "n_features": record["n_features"]})
+    shown = ", ".join(f"`{n}`" for n in feature_names[:12]) + (", ..." if len(feature_names) > 12 else "")
+    lines = [f"{record['description']}.", "",
+             f"{len(feature_names)} columns: {shown}. Missing values are NaN: random forest, histogram gradient "
+             f"boosting and XGBoost take them natively; the linear models and the MLP impute training medians and "
+             f"standardise with training statistics (fitted in each estimator's pipeline).",
+             "", f"Split sizes: {record['split_sizes']}."]
+    if record.get("notes"):
+        lines.append(f"Notes: {record['notes']}.")
+    return Section(title="Baselines: features", markdown="\n".join(lines), images={},
+                   data={"description": record["description"], "feature_names": feature_names,
+                         "split_sizes": record["split_sizes"], "notes": record.get("notes") or {}})
 
 
 def evaluate_baselines(home: Home, record: dict, *, n_bootstrap: int | None = None,
@@ -594,7 +590,7 @@ def evaluate_baselines(home: Home, record: dict, *, n_bootstrap: int | None = No
         docs.append(evaluate_run(run))
         runs.append(run)
         progress(f"{name}: {baseline} on {target_name} evaluated on {len(rows)} {subset_name} rows")
-    sections = [summary_section(record, docs), selection_section(record)]
+    sections = [features_section(record, task.feature_names), selection_section(record)]
     out = report_dir(home, name)
     with atomic_dir(out) as tmp:  # a killed report leaves the previous one whole
         written = write_multihead_report(tmp, name, docs, runs, sections, provenance)
