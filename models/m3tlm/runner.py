@@ -122,6 +122,7 @@ def _gradnorm_section(record: dict):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from models.reports import Section
 
@@ -132,6 +133,7 @@ def _gradnorm_section(record: dict):
     ax.plot(updates, weights[:, 0], marker="o", label="w_los (Huber)")
     ax.plot(updates, weights[:, 1], marker="o", label="w_mortality (BCE)")
     ax.set_xlabel(f"update ({record['settings']['gradnorm_update']})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("task weight")
     ax.set_title("GradNorm task weights")
     ax.legend()
