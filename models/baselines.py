@@ -416,7 +416,8 @@ def train_baselines(home: Home, frame: str, *, profile: str | None = None, overr
         raise ClinfuseError(f"baselines: frame {frame!r}, expected one of {', '.join(FRAMES)}")
     settings = baseline_settings(profile, overrides)
     start = time.monotonic()
-    task = tabular_task(home, frame, settings)
+    # the frame family's own settings (e.g. M3H's task selection) follow the profile, never the baselines' keys
+    task = tabular_task(home, frame, {"profile": settings["profile"]})
     sizes = task.split_sizes()
     if sizes["train"] == 0 or sizes["val"] == 0:
         raise ClinfuseError(f"{model_name(frame)}: frames/{frame} has {sizes['train']} training and {sizes['val']} "
@@ -548,7 +549,7 @@ def evaluate_baselines(home: Home, record: dict, *, n_bootstrap: int | None = No
     frame, settings, name = record["frame"], record["settings"], record["model"]
     n_bootstrap = settings["n_bootstrap"] if n_bootstrap is None else n_bootstrap
     subgroup_n_bootstrap = settings["subgroup_n_bootstrap"] if subgroup_n_bootstrap is None else subgroup_n_bootstrap
-    task = tabular_task(home, frame, settings)
+    task = tabular_task(home, frame, {"profile": settings["profile"]})
     if task.fingerprint != record["lineage"]["frame"]["fingerprint"]:
         raise ClinfuseError(f"frames/{frame} changed since models/{name} was fitted (frame {task.fingerprint}, "
                             f"record {record['lineage']['frame']['fingerprint']}): materialise models/{name} again")
@@ -566,8 +567,9 @@ def evaluate_baselines(home: Home, record: dict, *, n_bootstrap: int | None = No
     targets = {t.name: t for t in task.targets}
     subset_name = TEST_SUBSET.get(frame, "test")
     docs, runs = [], []
-    for key in record["files"]:
-        baseline, target_name = key.split("/", 1)
+    for entry in record["selection"]:  # heads in BASELINES order, target by target (the files dict is sorted)
+        baseline, target_name = entry["baseline"], entry["target"]
+        key = f"{baseline}/{target_name}"
         fitted = load_fitted(home, record, key)
         target = targets[target_name]
         rows = evaluation_rows(task, target)
@@ -601,13 +603,18 @@ def evaluate_baselines(home: Home, record: dict, *, n_bootstrap: int | None = No
 
 
 def report_headline(docs: list[dict]) -> dict[str, float]:
-    """`<baseline>_<task>_<metric>` = the test value of each head's metrics (Dagster metadata)."""
+    """`<baseline>_<task>_<metric>` = each head's main test metric (AUROC; MAE for regression) with its 95 % CI
+    bounds, for Dagster metadata (a frame with 40 targets must not give thousands of entries)."""
+    from models.metrics import PRIMARY_METRIC, primary_subset
+
     out = {}
     for doc in docs:
-        subset = next(iter(doc["subsets"]))
-        for metric, entry in doc["subsets"][subset]["metrics"].items():
-            if entry.get("value") is not None:
-                out[f"{doc['model'].removeprefix('baseline_')}_{doc['task']}_{metric}"] = float(entry["value"])
+        metric = PRIMARY_METRIC.get(doc.get("kind", "binary"), "auroc")
+        entry = doc["subsets"][primary_subset(doc)]["metrics"].get(metric) or {}
+        prefix = f"{doc['model'].removeprefix('baseline_')}_{doc['task']}_{metric}"
+        for suffix, key in (("", "value"), ("_ci_low", "ci_low"), ("_ci_high", "ci_high")):
+            if entry.get(key) is not None:
+                out[prefix + suffix] = float(entry[key])
     return out
 
 

@@ -280,7 +280,8 @@ def frame_tabular_task(home: Home, frame: str) -> TabularTask:
 
 
 def tabular_task(home: Home, frame: str, settings: dict | None = None) -> TabularTask:
-    """The tabular view of `frames/<frame>`; m3tlm and m3h come from their own packages."""
+    """The tabular view of `frames/<frame>`; m3tlm and m3h come from their own packages, which receive
+    `settings` (their own keys, e.g. {"profile": "demo"}; the ihm/pheno/cxr views take none)."""
     if frame in ("ihm", "pheno", "cxr"):
         return frame_tabular_task(home, frame)
     if frame == "m3tlm":
