@@ -208,6 +208,11 @@ class M3TLM(nn.Module):
         shared = self.dropout(torch.relu(self.dense32(self.dropout(torch.relu(self.dense64(self.fuse(batch)))))))
         return {"los": torch.relu(self.los_head(shared)).squeeze(1), "mortality": self.mortality_head(shared).squeeze(1)}
 
+    def init_los_bias(self, value: float) -> None:
+        """Start the LoS head at `value` days (its bias), so its ReLU is active from the first step."""
+        with torch.no_grad():
+            self.los_head.bias.fill_(float(value))
+
     def shared_layer(self, name: str = "dense32") -> nn.Parameter:
         """The kernel GradNorm balances the task gradients on (the last shared layer by default)."""
         if name not in ("dense32", "dense64"):

@@ -88,6 +88,9 @@ def train_m3tlm(home: Home, *, profile: str | None = None, overrides: dict | Non
     torch.manual_seed(int(settings["seed"]))
     model = build_m3tlm(settings, dx_vocab=inputs.dx_vocab.size, px_vocab=inputs.px_vocab.size,
                         weights_policy=weights_policy)
+    # the LoS head ends in a ReLU: started at the training mean it is active (a head starting below zero
+    # for every row gets no gradient and predicts 0 for ever)
+    model.init_los_bias(float(inputs.los[train].mean()))
     record_frame = frame_record or {}
     lineage = {"frame": {"task": "m3tlm", "fingerprint": frame_fp, "mode": arrays.mode,
                          "window_hours": arrays.window_hours},
