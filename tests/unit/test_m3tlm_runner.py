@@ -46,6 +46,9 @@ def test_train_then_evaluate_writes_both_heads_and_the_gradnorm_trajectory(home)
     assert [(h["task"], h["kind"]) for h in doc["heads"]] == [("los", "regression"), ("mortality", "binary")]
     assert doc["heads"][0]["subsets"]["test_partial"]["n"] == 2
     assert np.isfinite(report["headline"]["los_mae"]) and "los_mean_predictor_mae" in report["headline"]
+    # the ReLU LoS head is alive (started at the training mean), not stuck at 0 days
+    test_los = FrameArrays(_frame()).los[-2:]
+    assert report["headline"]["los_mae"] < np.abs(test_los).mean() - 1
     sections = {s["title"]: s for s in doc["sections"]}
     assert len(sections["GradNorm task weights"]["data"]["trajectory"]) == len(record["gradnorm"])
     assert "fixed" in sections["Mode and leakage"]["markdown"]
