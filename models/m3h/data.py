@@ -111,13 +111,16 @@ class M3HData:
 
 
 def tabular_task(home: Home, settings: dict | None = None):
-    """Contract 2: the frame's HAIM embedding columns (NaN = missing) and one Target per task M3H trains
-    (`min_train_positives`, `max_tasks` from `settings`, else the profile's)."""
+    """Contract 2: the frame's HAIM embedding columns (NaN = missing) and one Target per task M3H trains with the
+    same rule as models/m3h (`min_train_positives`, `max_tasks` and `profile` from `settings`, else the profile's;
+    other keys are ignored). The clustering task is not a target."""
     from models.m3h.settings import resolve_settings
     from models.tabular import TabularTask, Target
 
-    settings = resolve_settings((settings or {}).get("profile"), {k: v for k, v in (settings or {}).items()
-                                                                  if k != "profile"})
+    given = settings or {}
+    # only the task-selection keys matter here; a caller's own settings (e.g. a baseline's) are ignored
+    settings = resolve_settings(given.get("profile") or None,
+                                {k: given[k] for k in ("min_train_positives", "max_tasks") if k in given})
     data = M3HData(home)
     trained, _ = data.select_tasks(settings["min_train_positives"], settings["max_tasks"])
     targets = []
