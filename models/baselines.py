@@ -52,6 +52,8 @@ FRAMES = ("ihm", "pheno", "cxr", "m3tlm", "m3h")
 # What the baseline assets' code version hashes.
 BASELINE_SOURCES = ("models/baselines.py", "models/tabular.py", "models/metrics.py", "models/reports",
                     "features/frames.py", "models/data.py")
+# What each family's tabular view adds to that (their frame and data modules).
+FRAME_SOURCES = {"m3tlm": ("models/m3tlm/data.py", "features/m3tlm"), "m3h": ("models/m3h/data.py", "features/m3h")}
 # Parameters that exist only for one problem class (the linear baseline's two estimators).
 CLASSIFIER_ONLY = {"C"}
 REGRESSOR_ONLY = {"ridge_alpha"}
@@ -559,7 +561,7 @@ def evaluate_baselines(home: Home, record: dict, *, n_bootstrap: int | None = No
         "data_source": ", ".join(releases) or "not recorded",
         "synthetic": any(r.startswith("synthetic-") for r in releases),
         "split_sizes": task.split_sizes(), "seed": settings["seed"], "report_seed": seed,
-        "code_version": _code_version(), "build_settings": record["lineage"].get("build", {}),
+        "code_version": code_version(frame), "build_settings": record["lineage"].get("build", {}),
         "frame_fingerprint": task.fingerprint, "checkpoint_fingerprint": record["fingerprint"],
         "mode": mode, "mode_description": MODE_TEXT[mode], "profile": settings["profile"],
         "features": task.description, "n_features": int(task.X.shape[1]), "python": platform.python_version(),
@@ -618,7 +620,8 @@ def report_headline(docs: list[dict]) -> dict[str, float]:
     return out
 
 
-def _code_version() -> str:
+def code_version(frame: str) -> str:
+    """The hash of the code a frame's baselines depend on (the Dagster code_version of its assets)."""
     from warehouse.versions import source_version
 
-    return source_version(*BASELINE_SOURCES)
+    return source_version(*BASELINE_SOURCES, *FRAME_SOURCES.get(frame, ()))

@@ -9,12 +9,10 @@ from typing import Literal
 
 import dagster as dg
 
-from models.baselines import BASELINE_SOURCES, BASELINES, FRAMES, model_name
+from models.baselines import BASELINES, FRAMES, code_version, model_name
 from pipelines.assets.models import _latest
 from pipelines.resources import ClinfuseResource
-from warehouse.versions import source_version
 
-BASELINES_CODE = source_version(*BASELINE_SOURCES)
 # The frame assets each view reads (m3tlm and m3h frames are built by their own modules).
 FRAME_DEPS = {frame: [["frames", frame]] for frame in FRAMES} | {
     "cxr": [["frames", "cxr"], ["embeddings", "cxr_densenet121_chex"]]}
@@ -47,7 +45,7 @@ def _model_asset(frame: str) -> dg.AssetsDefinition:
     deps = [dg.AssetKey(path) for path in FRAME_DEPS[frame]]
 
     @dg.asset(key=["models", name], group_name="models", deps=deps, pool="gpu", io_manager_key="record_io",
-              code_version=BASELINES_CODE, kinds={"sklearn"},
+              code_version=code_version(frame), kinds={"sklearn"},
               description=f"Tabular baselines ({', '.join(BASELINES)}) on every target of frames/{frame}: fitted on "
                           f"the training split, hyper-parameters chosen on the validation split; estimators "
                           f"(joblib) under artifacts/baselines/{frame}/.")
@@ -74,7 +72,7 @@ def _report_asset(frame: str) -> dg.AssetsDefinition:
     name = model_name(frame)
 
     @dg.asset(key=["reports", name], group_name="reports", ins={"model": dg.AssetIn(["models", name])},
-              io_manager_key="record_io", code_version=BASELINES_CODE, kinds={"html"},
+              io_manager_key="record_io", code_version=code_version(frame), kinds={"html"},
               description=f"Evaluation of models/{name} on the test split: one head per baseline x target "
                           f"(metrics with bootstrap 95 % CIs, calibration, subgroups), the chosen hyper-parameters "
                           f"and validation scores; report.html, report.md, metrics.json under reports/{name}/.")
