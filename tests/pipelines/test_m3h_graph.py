@@ -76,6 +76,8 @@ def test_the_report_shows_single_and_multi_task_for_every_trained_task(materiali
     table = sections["Single-task vs multi-task"]
     assert [r["task"] for r in table["data"]["rows"]] == trained
     assert all(f"| {t} |" in table["markdown"] for t in trained)
+    for row in table["data"]["rows"]:  # the best multi-task set of a task holds it and one other task at least
+        assert row.get("best_set") is None or (row["task"] in row["best_set"] and len(row["best_set"]) > 1)
     assert sections["Skipped tasks"]["data"]["skipped"] == skipped
     assert "Phenotyping (clustering)" in sections and "Task interaction (TIM)" in sections
     if record["tim"] is not None:
