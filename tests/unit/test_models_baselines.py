@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from sklearn.metrics import log_loss, mean_absolute_error, roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from features.timeseries.layout import COLUMNS
 from models.baselines import (
@@ -14,6 +15,7 @@ from models.baselines import (
     baseline_settings,
     evaluation_rows,
     fit_target,
+    make_estimator,
     param_grid,
 )
 from models.tabular import (
@@ -135,6 +137,23 @@ def test_profiles_and_settings():
         baseline_settings("demo", {"trees": 3})
     with pytest.raises(ClinfuseError, match="baselines"):
         baseline_settings("demo", {"baselines": ["svm"]})
+
+
+def test_every_paper_grid_entry_builds_and_fits():
+    """The paper profile's parameter names and values are valid for every estimator (iterations shrunk)."""
+    settings = baseline_settings("paper")
+    for spec in settings["grids"].values():
+        for key in ("n_estimators", "max_iter"):
+            if key in spec["fixed"]:
+                spec["fixed"][key] = 3 if key == "n_estimators" else 20
+    task = _task()
+    train = task.rows("train")[:80]
+    with threadpool_limits(limits=1):  # as the library fits: one thread (shared cores)
+        for target in task.targets:
+            for baseline in BASELINES:
+                for params in param_grid(baseline, target.kind, settings):
+                    y = target.y[train][:, 0] if target.kind == "binary" else target.y[train]
+                    make_estimator(baseline, target.kind, params, seed=0).fit(task.X[train], y)
 
 
 def _steps(rows: list[dict]) -> list[list[float]]:
