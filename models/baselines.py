@@ -539,12 +539,35 @@ def features_section(record: dict, feature_names: list[str]):
                          "split_sizes": record["split_sizes"], "notes": record.get("notes") or {}})
 
 
+def head_run(task: TabularTask, target: Target, fitted: FittedBaseline, subset_name: str, provenance: dict, *,
+             seed: int = 0, n_bootstrap: int = 1000, subgroup_n_bootstrap: int | None = 200, n_jobs: int = 1):
+    """The EvalRun of one head: `fitted`'s predictions on the target's test rows, in Contract 1's layout for
+    the target's kind (binary [N, C] 0/1; multiclass [N] class index with [N, K] probabilities; regression
+    [N] values)."""
+    from models.metrics import EvalRun, Subset
+
+    rows = evaluation_rows(task, target)
+    y_prob = fitted.predict(task.X[rows], n_jobs)
+    y_true = target.y[rows]
+    if target.kind in ("binary", "multiclass"):
+        y_true = y_true.astype(np.int64)
+    subset = Subset(y_true=y_true, y_prob=y_prob, subject_id=task.subject_id[rows], sex=task.sex[rows],
+                    age=task.age[rows], race=task.race[rows])
+    head_provenance = provenance | {"settings": {"baseline": fitted.baseline, **fitted.params},
+                                    "labels_skipped_in_training": fitted.labels_skipped,
+                                    "validation": {"metric": fitted.selection["metric"],
+                                                   "score": fitted.selection["chosen_score"]}}
+    return EvalRun(model=f"baseline_{fitted.baseline}", task=target.name, kind=target.kind,
+                   label_names=list(target.label_names), subsets={subset_name: subset}, provenance=head_provenance,
+                   seed=seed, n_bootstrap=n_bootstrap, subgroup_n_bootstrap=subgroup_n_bootstrap, n_jobs=n_jobs)
+
+
 def evaluate_baselines(home: Home, record: dict, *, n_bootstrap: int | None = None,
                        subgroup_n_bootstrap: int | None = None, seed: int = 0, sources: dict | None = None,
                        progress=print) -> dict:
     """Predict the test split with every saved estimator of a model record; one multi-head report
     (one head per baseline x target) under reports/baselines_<frame>/; returns the report record."""
-    from models.metrics import EvalRun, Subset, evaluate_run
+    from models.metrics import evaluate_run
     from models.reports import write_multihead_report
     from models.runner import report_dir
 
@@ -574,26 +597,12 @@ def evaluate_baselines(home: Home, record: dict, *, n_bootstrap: int | None = No
         key = f"{baseline}/{target_name}"
         fitted = load_fitted(home, record, key)
         target = targets[target_name]
-        rows = evaluation_rows(task, target)
-        y_prob = fitted.predict(task.X[rows], int(settings["n_jobs"]))
-        y_true = target.y[rows]
-        if target.kind == "binary":
-            y_true = y_true.astype(np.int64)
-        elif target.kind == "multiclass":
-            y_true = y_true.astype(np.int64)
-        subset = Subset(y_true=y_true, y_prob=y_prob, subject_id=task.subject_id[rows], sex=task.sex[rows],
-                        age=task.age[rows], race=task.race[rows])
-        head_provenance = provenance | {"settings": {"baseline": baseline, **fitted.params},
-                                        "labels_skipped_in_training": fitted.labels_skipped,
-                                        "validation": {"metric": fitted.selection["metric"],
-                                                       "score": fitted.selection["chosen_score"]}}
-        run = EvalRun(model=f"baseline_{baseline}", task=target_name, kind=target.kind,
-                      label_names=list(target.label_names), subsets={subset_name: subset},
-                      provenance=head_provenance, seed=seed, n_bootstrap=n_bootstrap,
-                      subgroup_n_bootstrap=subgroup_n_bootstrap, n_jobs=int(settings["n_jobs"]))
+        run = head_run(task, target, fitted, subset_name, provenance, seed=seed, n_bootstrap=n_bootstrap,
+                       subgroup_n_bootstrap=subgroup_n_bootstrap, n_jobs=int(settings["n_jobs"]))
+        rows = len(run.subsets[subset_name].y_true)
         docs.append(evaluate_run(run))
         runs.append(run)
-        progress(f"{name}: {baseline} on {target_name} evaluated on {len(rows)} {subset_name} rows")
+        progress(f"{name}: {baseline} on {target_name} evaluated on {rows} {subset_name} rows")
     sections = [features_section(record, task.feature_names), selection_section(record)]
     out = report_dir(home, name)
     with atomic_dir(out) as tmp:  # a killed report leaves the previous one whole

@@ -81,6 +81,35 @@ def test_every_baseline_beats_the_dummy_on_test(settings):
     np.testing.assert_allclose(multi.sum(axis=1), 1.0)
 
 
+def test_heads_of_every_kind_evaluate_and_make_one_report(settings, tmp_path):
+    import json
+
+    from models.baselines import features_section, head_run, report_headline
+    from models.metrics import evaluate_run
+    from models.reports import write_multihead_report
+
+    task = _task()
+    docs, runs = [], []
+    for target in task.targets:
+        for baseline in ("dummy", "xgboost"):
+            run = head_run(task, target, fit_target(task, target, baseline, settings), "test", {"mode": "fixed"},
+                           n_bootstrap=20, subgroup_n_bootstrap=10)
+            docs.append(evaluate_run(run))
+            runs.append(run)
+    by_head = {(d["model"], d["task"]): d["subsets"]["test"]["metrics"] for d in docs}
+    assert {d["kind"] for d in docs} == {"binary", "multiclass", "regression"}
+    assert by_head[("baseline_xgboost", "amount")]["mae"]["value"] < by_head[("baseline_dummy", "amount")]["mae"]["value"]
+    assert by_head[("baseline_xgboost", "colour")]["auroc"]["value"] > 0.7
+    assert by_head[("baseline_dummy", "flags")]["auroc"]["value"] == 0.5
+    headline = report_headline(docs)
+    assert {"xgboost_amount_mae", "xgboost_colour_auroc", "dummy_flags_auroc_ci_low"} <= set(headline)
+    record = {"description": "toy", "split_sizes": task.split_sizes(), "notes": {}}
+    written = write_multihead_report(tmp_path, "baselines_toy", docs, runs,
+                                     [features_section(record, task.feature_names)], {"mode": "fixed"})
+    document = json.loads(written["json"].read_text())
+    assert len(document["heads"]) == 6 and document["sections"][0]["data"]["feature_names"] == task.feature_names
+
+
 def test_selection_never_sees_the_test_split(settings):
     clean, flipped = _task(), _task()
     test = flipped.split == "test"
