@@ -269,11 +269,6 @@ def _fit(estimator, X, y):
         return estimator.fit(X, y)
 
 
-def _mean_defined(values: list[float]) -> float:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    return float(np.mean(values)) if values else math.nan
-
-
 def _binary_validation(y_val: list[np.ndarray], p_val: list[np.ndarray | None]) -> tuple[str, float]:
     """(metric, score; higher is better) over the fitted labels."""
     from sklearn.metrics import log_loss, roc_auc_score
