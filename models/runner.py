@@ -315,18 +315,27 @@ def _code_version() -> str:
 
 
 def build_leaderboard(home: Home, reports: list[dict | None]) -> dict:
-    """reports.leaderboard (lake table + view), leaderboard.html and .md from the given report records."""
+    """reports.leaderboard (lake table + view), leaderboard.html and .md from the given report records
+    (None = not materialised, skipped). A record's metrics.json is one evaluate_run doc or a multi-head
+    document (`"kind": "multihead"`, every head becomes rows); the record's `model` names the report."""
     import pyarrow.parquet as pq
 
     from models.leaderboard import write_leaderboard
     from warehouse.lake import publish, write_arrow
 
-    docs = [json.loads(_abs(home, r["metrics"]).read_text()) for r in reports if r]
+    records = [r for r in reports if r]
+    docs = []
+    for record in records:
+        path = _abs(home, record["metrics"])
+        if not path.is_file():
+            raise ClinfuseError(f"{path}: the metrics of reports/{record.get('model', '?')} are missing: "
+                                f"materialise reports/{record.get('model', '?')} again")
+        docs.append(json.loads(path.read_text()))
     if not docs:
-        raise ClinfuseError("reports/leaderboard: no report is materialised yet")
+        raise ClinfuseError("reports/leaderboard: no report is materialised yet: materialise a reports/* asset first")
     out = report_dir(home, "leaderboard")
     with atomic_dir(out) as tmp:
-        written = write_leaderboard(tmp, docs)
+        written = write_leaderboard(tmp, docs, [record.get("model") for record in records])
     paths = {k: out / Path(v).name for k, v in written.items()}
     table = pq.read_table(paths["parquet"])  # the rows just written, into the lake for reports.leaderboard
     write_arrow(home, "reports", "leaderboard", table)

@@ -2,16 +2,19 @@
 
 import dagster as dg
 
-from pipelines.assets import cohorts, cxr, haim, models, notes, raw, store, timeseries
+from pipelines.assets import baselines, cohorts, cxr, haim, m3h, m3tlm, models, notes, raw, store, timeseries
 from pipelines.automation import SENSORS, retrain_cron, with_automation
 from pipelines.io import LakeIOManager, RecordIOManager
 from pipelines.resources import ClinfuseResource, resource_from_env
 
 
 def build_assets(shards: int) -> list:
-    return [*raw.ASSETS, *cohorts.ASSETS, *timeseries.build_timeseries_assets(shards), timeseries.splits,
-            *timeseries.NORMALIZERS, *notes.build_notes_assets(shards), *cxr.build_cxr_assets(shards), haim.haim_samples,
-            *haim.build_haim_assets(shards), store.registry, *models.ASSETS]
+    assets = [*raw.ASSETS, *cohorts.ASSETS, *timeseries.build_timeseries_assets(shards), timeseries.splits,
+              *timeseries.NORMALIZERS, *notes.build_notes_assets(shards), *cxr.build_cxr_assets(shards),
+              haim.haim_samples, *haim.build_haim_assets(shards), store.registry, *models.ASSETS,
+              *m3tlm.ASSETS, *m3h.ASSETS, *baselines.ASSETS]
+    # the leaderboard reads every report asset the graph has (models.LEADERBOARD_REPORTS)
+    return [*assets, models.build_leaderboard_asset(assets)]
 
 
 def build_definitions(clinfuse: ClinfuseResource) -> dg.Definitions:

@@ -213,8 +213,10 @@ def plot_robustness(entries: list[dict], path: Path, metric: str = "auroc",
 
 
 @_styled
-def plot_training(history: list[dict], path: Path, title: str = "Training") -> Path:
-    """Loss (train, validation) and validation AUROC per epoch."""
+def plot_training(history: list[dict], path: Path, title: str = "Training",
+                  val_metrics: list[str] | None = None) -> Path:
+    """Loss (train, validation) and, below, validation metrics per epoch (`val_metrics`: history keys,
+    default ["val_auroc"])."""
     fig, axes = _figure(2, 1, sharex=True)
     epochs = [row.get("epoch") for row in history]
 
@@ -226,8 +228,13 @@ def plot_training(history: list[dict], path: Path, title: str = "Training") -> P
     top.plot(epochs, column("val_loss"), marker="o", markersize=2, label="validation loss")
     top.set(ylabel="loss", title=title)
     top.legend(fontsize=8)
-    bottom.plot(epochs, column("val_auroc"), marker="o", markersize=2, color="C2", label="validation AUROC")
-    bottom.set(xlabel="epoch", ylabel="val AUROC")
+    if val_metrics is None:
+        bottom.plot(epochs, column("val_auroc"), marker="o", markersize=2, color="C2", label="validation AUROC")
+        bottom.set(xlabel="epoch", ylabel="val AUROC")
+    else:
+        for i, key in enumerate(val_metrics):
+            bottom.plot(epochs, column(key), marker="o", markersize=2, color=f"C{2 + i}", label=key)
+        bottom.set(xlabel="epoch", ylabel="validation")
     bottom.legend(fontsize=8)
     return _save(fig, path)
 
@@ -245,4 +252,88 @@ def plot_regression(y_true, y_pred, path: Path, title: str = "Predicted vs obser
         ax.plot([low, high], [low, high], color="0.5", linewidth=0.8, linestyle=":")
     suffix = f" ({unit})" if unit else ""
     ax.set(xlabel=f"observed{suffix}", ylabel=f"predicted{suffix}", title=title)
+    return _save(fig, path)
+
+
+@_styled
+def plot_residuals(y_true, y_pred, path: Path, title: str = "Residuals", unit: str = "") -> Path:
+    """Residual (prediction - observed) against the prediction, and the residuals' histogram."""
+    y, yhat = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    residual = yhat - y
+    fig, axes = _figure(1, 2)
+    left, right = axes[0, 0], axes[0, 1]
+    left.scatter(yhat, residual, s=6, alpha=0.5)
+    left.axhline(0.0, color="0.5", linewidth=0.8, linestyle=":")
+    suffix = f" ({unit})" if unit else ""
+    left.set(xlabel=f"predicted{suffix}", ylabel=f"residual{suffix}")
+    right.hist(residual, bins=30, color="C0", alpha=0.8)
+    right.axvline(0.0, color="0.5", linewidth=0.8, linestyle=":")
+    right.set(xlabel=f"residual{suffix}", ylabel="rows")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+@_styled
+def plot_multiclass_roc(y_true, y_prob, class_names: list[str], path: Path, title: str = "ROC (one-vs-rest)",
+                        aurocs: Mapping[str, float | None] | None = None) -> Path:
+    """One-vs-rest ROC curve of every class present and absent in y_true (sklearn's roc_curve)."""
+    y = np.asarray(y_true).astype(np.int64)
+    p = np.asarray(y_prob, dtype=np.float64)
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    ax.plot([0, 1], [0, 1], color="0.7", linewidth=0.8, linestyle=":", label="chance")
+    for k, name in enumerate(class_names):
+        member = (y == k).astype(np.int64)
+        if not 0 < member.sum() < len(member):
+            continue
+        fpr, tpr, _ = roc_curve(member, p[:, k])
+        ax.plot(fpr, tpr, linewidth=1.2, label=f"{name} ({_fmt((aurocs or {}).get(name))})")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate", ylabel="true positive rate", title=title)
+    ax.legend(loc="lower right", fontsize=6)
+    return _save(fig, path)
+
+
+@_styled
+def plot_confusion_matrix(matrix, class_names: list[str], path: Path, title: str = "Confusion matrix") -> Path:
+    """K x K counts (rows = true class, columns = predicted), shaded by the share of each true class."""
+    m = np.asarray(matrix, dtype=np.int64)
+    totals = m.sum(axis=1, keepdims=True)
+    share = np.divide(m, totals, out=np.zeros(m.shape, dtype=np.float64), where=totals > 0)
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
+    size = 8 if len(m) <= 5 else 6
+    for (i, j), count in np.ndenumerate(m):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize=size,
+                color="white" if share[i, j] > 0.5 else "black")
+    ticks = np.arange(len(m))
+    ax.set_xticks(ticks, class_names, rotation=60, ha="right", fontsize=6)
+    ax.set_yticks(ticks, class_names, fontsize=6)
+    ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    return _save(fig, path)
+
+
+@_styled
+def plot_forest(entries: list[dict], path: Path, title: str, xlabel: str, reference: float | None = None) -> Path:
+    """entries: [{task, model, value, ci_low, ci_high}]: one row per task, a point with its CI per model
+    (offset within the row, one colour per model); `reference` draws a dotted vertical line (e.g. chance)."""
+    tasks = list(dict.fromkeys(e["task"] for e in entries))
+    models = list(dict.fromkeys(e["model"] for e in entries))
+    fig = Figure(figsize=(6.5, 1.2 + 0.22 * len(tasks)), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    step = 0.7 / max(len(models), 1)
+    for k, model in enumerate(models):
+        rows = [e for e in entries if e["model"] == model and e.get("value") is not None]
+        ys = [tasks.index(e["task"]) + (k - (len(models) - 1) / 2) * step for e in rows]
+        xs = [e["value"] for e in rows]
+        low = [e["value"] - e["ci_low"] if e.get("ci_low") is not None else 0.0 for e in rows]
+        high = [e["ci_high"] - e["value"] if e.get("ci_high") is not None else 0.0 for e in rows]
+        ax.errorbar(xs, ys, xerr=[low, high], fmt="o", markersize=3, linewidth=1, capsize=2, color=f"C{k % 10}",
+                    label=model)
+    if reference is not None:
+        ax.axvline(reference, color="0.6", linewidth=0.8, linestyle=":")
+    ax.set_yticks(range(len(tasks)), tasks, fontsize=7)
+    ax.set_ylim(len(tasks) - 0.5, -0.5)
+    ax.set(xlabel=xlabel, title=title)
+    ax.legend(fontsize=7, loc="lower left")
     return _save(fig, path)
