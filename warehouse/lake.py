@@ -192,10 +192,19 @@ def _lock(handle, mode: int, timeout_s: float, home: Home) -> None:
             time.sleep(0.1)
 
 
+def connect(database: str | Path = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Every DuckDB connection of the project: the session time zone is pinned to UTC. Lake times are naive
+    and read as UTC; DuckDB casts a time-zone-aware value (TIMESTAMPTZ, a string with an offset) to a naive
+    TIMESTAMP through the session zone, which otherwise is the machine's local zone."""
+    con = duckdb.connect(str(database), read_only=read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     if read_only:
-        return duckdb.connect(str(path), read_only=True)
-    con = duckdb.connect(str(path))
+        return connect(path, read_only=True)
+    con = connect(path)
     for schema in SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     return con
@@ -203,7 +212,7 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 def engine(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for heavy work (COPY, joins): it spills to the home's tmp, never to the catalog."""
-    con = duckdb.connect()
+    con = connect()
     con.execute(f"SET temp_directory = {sql_str(home.tmp)}")
     con.execute(f"SET memory_limit = {sql_str(os.environ.get('CLINFUSE_MEMORY_LIMIT', '2GB'))}")
     con.execute("SET preserve_insertion_order = false")

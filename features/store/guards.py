@@ -49,12 +49,13 @@ def _as_datetime(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if isinstance(dtype, pl.List | pl.Array):
         expr = expr.list.max() if isinstance(dtype, pl.List) else expr.arr.max()
         dtype = dtype.inner
-    if isinstance(dtype, pl.Datetime):
-        return expr.dt.replace_time_zone(None) if dtype.time_zone else expr
+    if isinstance(dtype, pl.Datetime):  # aware -> naive UTC (lake times are naive UTC), never just dropped
+        return expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone else expr
     if dtype == pl.Date:
         return expr.cast(pl.Datetime("us"))
-    if dtype == pl.String:
-        return expr.str.to_datetime(strict=True)
+    if dtype == pl.String:  # an offset in the text gives an aware time: to UTC as above
+        parsed = expr.str.to_datetime(strict=True, time_zone="UTC")
+        return parsed.dt.replace_time_zone(None)
     raise ClinfuseError(f"as-of column of type {dtype} is not a time")
 
 

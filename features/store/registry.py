@@ -48,6 +48,7 @@ from warehouse.lake import (
     ClinfuseError,
     Home,
     catalog,
+    connect,
     create_view,
     engine,
     parquet_glob,
@@ -478,7 +479,7 @@ def resolve(view: FeatureView, home: Home, con: duckdb.DuckDBPyConnection | None
     if not _has_parquet(table_dir):
         return ResolvedView(view, NOT_MATERIALISED, {}, declared)
     own = con is None
-    con = con or duckdb.connect()
+    con = con or connect()
     try:
         glob = parquet_glob(table_dir)
         hive = any(p.name.startswith("shard=") for p in table_dir.iterdir())
@@ -529,7 +530,7 @@ def resolve(view: FeatureView, home: Home, con: duckdb.DuckDBPyConnection | None
 
 def resolve_all(home: Home, registry: Registry | None = None, *, stats: bool = True) -> list[ResolvedView]:
     registry = registry or REGISTRY
-    con = duckdb.connect()
+    con = connect()
     try:
         return [resolve(v, home, con, stats=stats, registry=registry) for v in registry]
     finally:
