@@ -5,6 +5,7 @@ import dagster as dg
 from pipelines.assets import cohorts, cxr, haim, models, notes, raw, store, timeseries
 from pipelines.io import LakeIOManager, RecordIOManager
 from pipelines.resources import ClinfuseResource, resource_from_env
+from warehouse.lake import shard_count
 
 
 def build_assets(shards: int) -> list:
@@ -13,11 +14,15 @@ def build_assets(shards: int) -> list:
             *haim.build_haim_assets(shards), store.registry, *models.ASSETS]
 
 
-def build_definitions(clinfuse: ClinfuseResource) -> dg.Definitions:
+def build_definitions(clinfuse: ClinfuseResource, shards: int | None = None) -> dg.Definitions:
+    """The graph for `shards` subject shards (default $CLINFUSE_SHARDS, else 8): the partitions of the
+    per-patient assets, and the same number as the `shards` resource of the unpartitioned ones that shard
+    their tables (a fixed value, so no run config can make it disagree with the partitions)."""
+    shards = shards or shard_count()
     return dg.Definitions(
-        assets=build_assets(clinfuse.shards),
+        assets=build_assets(shards),
         resources={"clinfuse": clinfuse, "io_manager": LakeIOManager(clinfuse=clinfuse),
-                   "record_io": RecordIOManager(clinfuse=clinfuse)},
+                   "record_io": RecordIOManager(clinfuse=clinfuse), "shards": shards},
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import ClinfuseError, Home
+from warehouse.lake import ClinfuseError, Home, claim_shards, shard_count
 from warehouse.sources import ENV_VARS, Sources, save_sources
 
 # Pools: `gpu` (embedding and training steps) gets one slot; the limit lives in the instance, so every
@@ -107,15 +107,24 @@ def _validate_run_config(job: dg.JobDefinition, run_config: dict) -> None:
 
 def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None,
                           settings: dict | None = None, config_file: str | None = None,
-                          sets: tuple[str, ...] = ()) -> dict:
-    """`settings`: further ClinfuseResource fields (weights, notes_model, shards, model_profile).
-    `config_file` / `sets`: asset config, as in the Launchpad (see run_config_for)."""
+                          sets: tuple[str, ...] = (), shards: int | None = None,
+                          instance: dg.DagsterInstance | None = None) -> dict:
+    """`settings`: further ClinfuseResource fields (weights, notes_model, model_profile).
+    `config_file` / `sets`: asset config, as in the Launchpad (see run_config_for).
+    `shards`: subject shards (default $CLINFUSE_SHARDS, else 8, as the definitions); a home built with
+    another count is refused before anything runs.
+    `instance`: where the run is recorded (default: the home's instance, so the UI shows it; tests pass an
+    ephemeral one).
+
+    Returns counts, the run id, failed checks and `metadata`: asset key -> its materialisation metadata."""
     from pipelines.definitions import build_definitions
 
     _ensure_instance_config(home)
+    shards = shards or shard_count()
+    claim_shards(home, shards)
     resource = ClinfuseResource(home=str(home.root), **{k: v or "" for k, v in sources.as_dict().items()},
                                 **(settings or {}))
-    defs = build_definitions(resource)
+    defs = build_definitions(resource, shards)
     graph = defs.resolve_asset_graph()
     try:
         chosen = dg.AssetSelection.from_string(selection) if selection not in ("*", "") else dg.AssetSelection.all()
@@ -133,12 +142,13 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     save_sources(home, sources)  # later runs without flags reuse these sources
     progress(f"materialising {len(keys)} assets (selection {selection!r}) with home {home.root}")
     start = time.monotonic()
-    instance = dg.DagsterInstance.from_config(str(home.dagster))
-    _fail_abandoned_runs(instance, progress)
+    if instance is None:
+        instance = dg.DagsterInstance.from_config(str(home.dagster))
+        _fail_abandoned_runs(instance, progress)
     # Partitioned (per-shard) assets run as one ranged run over every shard (single-run backfill policy).
     partitioned = any(graph.get(k).is_partitioned for k in keys)
     tags = {"dagster/asset_partition_range_start": "0",
-            "dagster/asset_partition_range_end": str(resource.shards - 1)} if partitioned else {}
+            "dagster/asset_partition_range_end": str(shards - 1)} if partitioned else {}
     tags |= {"clinfuse/host": socket.gethostname(), "clinfuse/pid": str(os.getpid())}
     run_config = {**run_config, "loggers": {"console": {"config": {
         "log_level": os.environ.get("CLINFUSE_LOG_LEVEL", "INFO")}}}}
@@ -153,9 +163,13 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     def names(severity):
         return [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed if e.severity == severity]
 
+    metadata = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        metadata[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
     return {"assets": len(keys), "seconds": time.monotonic() - start, "run_id": result.run_id,
             "failed_checks": names(dg.AssetCheckSeverity.ERROR),
-            "check_warnings": names(dg.AssetCheckSeverity.WARN)}
+            "check_warnings": names(dg.AssetCheckSeverity.WARN), "metadata": metadata}
 
 
 def _whole_multi_assets(defs: dg.Definitions, keys: set, progress) -> set:

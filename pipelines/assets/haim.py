@@ -5,11 +5,11 @@ from typing import Literal
 
 import dagster as dg
 
-from features.haim.build import build_haim, haim_table_name
+from features.haim.build import HAIM_ORDER_BY, build_haim, haim_table_name
 from features.haim.cohort import build_haim_samples, describe_haim_samples
-from pipelines.partitions import shard_partitions
+from pipelines.partitions import shard_partitions, write_partitions
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import open_lake, publish, write_frame
+from warehouse.lake import ShardedTable
 
 CODE_VERSION = "1"
 _SAMPLE_INPUTS = [dg.AssetKey(["raw", t]) for t in
@@ -18,8 +18,8 @@ _SAMPLE_INPUTS = [dg.AssetKey(["raw", t]) for t in
 
 @dg.asset(key=["cohorts", "haim_samples"], group_name="cohorts", code_version=CODE_VERSION, deps=_SAMPLE_INPUTS,
           kinds={"duckdb", "sql"}, description=describe_haim_samples())
-def haim_samples(clinfuse: ClinfuseResource) -> dg.MaterializeResult:
-    rows = build_haim_samples(clinfuse.open_home(), clinfuse.shards)
+def haim_samples(clinfuse: ClinfuseResource, shards: dg.ResourceParam[int]) -> dg.MaterializeResult:
+    rows = build_haim_samples(clinfuse.open_home(), shards)
     return dg.MaterializeResult(metadata={"rows": rows})
 
 
@@ -44,21 +44,18 @@ def build_haim_assets(shards: int) -> list:
     def haim(context: dg.AssetExecutionContext, config: HaimConfig, clinfuse: ClinfuseResource):
         home = clinfuse.open_home()
         table = haim_table_name(config.mode)
-        rows, warnings, sources = 0, set(), set()
-        con = open_lake(home)
-        try:
-            for key in context.partition_keys:
-                with warnings_module.catch_warnings():  # reported once below, through the Dagster log
-                    warnings_module.simplefilter("ignore")
-                    frame, stats = build_haim(home, int(key), clinfuse.shards, config.mode, con=con)
-                rows += write_frame(con, frame, home.table_dir("features", table) / f"shard={key}",
-                                    order_by="subject_id, prediction_time, sample_id")
-                warnings.update(stats["warnings"])
-                for block in ("cxr_weights_source", "notes_weights_source"):
-                    sources.update(stats.get(block, []))
-        finally:
-            con.close()
-        publish(home, "features", table)
+
+        def build(con, shard: int, shards: int):
+            with warnings_module.catch_warnings():  # reported once below, through the Dagster log
+                warnings_module.simplefilter("ignore")
+                frame, stats = build_haim(home, shard, shards, config.mode, con=con)
+            return {table: frame}, stats
+
+        written = write_partitions(context, home, [ShardedTable("features", table, HAIM_ORDER_BY)], build)
+        rows = written.rows[table]
+        warnings = {w for stats in written.stats for w in stats["warnings"]}
+        sources = {s for stats in written.stats for block in ("cxr_weights_source", "notes_weights_source")
+                   for s in stats.get(block, [])}
         for message in sorted(warnings):
             context.log.warning(message)
         return dg.MaterializeResult(metadata={
