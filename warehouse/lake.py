@@ -412,6 +412,8 @@ def write_shards(
     folder carries it) to `<table>/shard=<k>` atomically; then drop stale shard folders and publish the views.
     A lake built with another shard count is refused (claim_shards)."""
     claim_shards(home, shards)
+    for table in tables:  # first: a stale folder or file can make the table unreadable (hive mismatch)
+        remove_stale_shards(home.table_dir(table.schema, table.name), shards)
     done = ShardsWritten(rows=dict.fromkeys((t.name for t in tables), 0))
     con = open_lake(home, threads=threads)
     try:
@@ -430,7 +432,6 @@ def write_shards(
     finally:
         con.close()
     for table in tables:
-        remove_stale_shards(home.table_dir(table.schema, table.name), shards)
         publish(home, table.schema, table.name)
     return done
 

@@ -169,3 +169,47 @@ def test_ihm_cohort_agrees_with_the_library_rule(synth_home, built):
         con.close()
     assert sorted(ihm_stay_ids(events, stays)["stay_id"]) == sorted(frames["ihm_48h"]["stay_id"])
     assert sorted(pheno_stay_ids(events, stays)["stay_id"]) == sorted(frames["phenotyping"]["stay_id"])
+
+
+# ---------------------------------------------------------------- one shard count per home
+
+
+def test_a_home_built_with_4_shards_refuses_an_8_shard_run(built, monkeypatch, capsys):
+    from clinfuse.cli import main
+    from tests.graph import materialise
+    from warehouse.ingest import ingest
+    from warehouse.lake import ClinfuseError
+
+    home = built[0]
+    before = _lake_digests(home)
+    with pytest.raises(ClinfuseError, match="built with 4 subject shards, this run uses 8"):
+        materialise(home, _sources(home), "features/timeseries_ihm", shards=8)
+    with pytest.raises(ClinfuseError, match="built with 4 subject shards"):
+        ingest(home, _sources(home), shards=8)
+    monkeypatch.setenv("CLINFUSE_SHARDS", "8")  # what `clinfuse run` and the definitions read
+    assert main(["run", "--home", str(home.root), "--select", "features/timeseries_ihm"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "re-shard" in err and "CLINFUSE_SHARDS=4" in err
+    assert _lake_digests(home) == before  # nothing was written
+
+
+def test_a_rewrite_removes_stale_shard_folders_so_no_row_is_read_twice(built):
+    import shutil
+
+    from tests.graph import materialise
+
+    home, first = built[0], built[1]
+    table_dir = home.table_dir("features", "timeseries_ihm")
+    shutil.copytree(table_dir / "shard=1", table_dir / "shard=5")  # left by a larger shard count
+    assert _read(home, "timeseries_ihm").height > first["timeseries_ihm"]  # the duplicates a glob would read
+    shutil.copy(table_dir / "shard=0" / "data.parquet", table_dir / "data.parquet")  # by a whole-table write
+    materialise(home, _sources(home), "features/timeseries_ihm", shards=SHARDS)
+    assert sorted(p.name for p in table_dir.iterdir()) == [f"shard={k}" for k in range(SHARDS)]
+    frame = _read(home, "timeseries_ihm")
+    assert frame.height == first["timeseries_ihm"] and frame.select("stay_id", "step").is_duplicated().sum() == 0
+
+
+def _sources(home):
+    from warehouse.sources import resolve_sources
+
+    return resolve_sources(home)
