@@ -23,7 +23,10 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
-from features.store.registry import REGISTRY, FeatureView, Registry, ResolvedView, quote, resolve
+from features.store.declarations import REGISTRY
+from features.store.model import FeatureView, Registry
+from features.store.names import quote
+from features.store.resolve import ResolvedView, resolve
 from features.store.retrieval import fix_stacked, stacked_widths
 from warehouse.lake import ClinfuseError, Home, connect
 

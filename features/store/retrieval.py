@@ -38,8 +38,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from features.splits import SPLITS
-from features.store.guards import ASOF_SUFFIX, check_frame
-from features.store.registry import REGISTRY, FeatureView, Registry, ResolvedView, quote, resolve
+from features.store.declarations import REGISTRY
+from features.store.guards import check_frame
+from features.store.model import FeatureView, Registry
+from features.store.names import ASOF_SUFFIX, quote
+from features.store.resolve import ResolvedView, resolve
 from warehouse.lake import ClinfuseError, Home, connect, engine, parquet_glob, sql_str
 
 ROW = "__clinfuse_row"

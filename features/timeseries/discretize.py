@@ -118,6 +118,27 @@ def timeseries_pheno(
     return discretize(rows, periods, timestep=timestep, horizon_hours=None, dtype=dtype)
 
 
+def step_inputs(
+    events: pl.LazyFrame | pl.DataFrame,
+    stays: pl.LazyFrame | pl.DataFrame,
+    task: str,
+    timestep: float = 2.0,
+) -> pl.DataFrame:
+    """stay_id, step, hours: every cleaned event that enters the task's grid (`ihm` or `pheno`), with the step
+    whose values it sets. Its time is an input of that step and, through forward filling, of every later one:
+    what the feature store's as-of audit checks each step's as-of against (features.store.audit)."""
+    if task == "ihm":
+        rows = _ihm_rows(events, stays)
+        periods = _periods(stays.lazy(), timestep, IHM_HOURS)
+    elif task == "pheno":
+        rows = _pheno_rows(events, stays)
+        periods = _periods(_los_hours(stays.lazy()).select("stay_id", pl.col("los_hours").round(6)
+                                                           .alias("period_hours")), timestep, None)
+    else:
+        raise ValueError(f"task must be ihm or pheno, got {task!r}")
+    return _binned_codes(rows, periods, timestep).select("stay_id", "step", "hours").collect()
+
+
 def _ihm_rows(events, stays) -> pl.LazyFrame:
     long_enough = _los_hours(stays.lazy()).filter(pl.col("los_hours") >= IHM_HOURS - EPS)
     return _rows_in_window(events, stays, long_enough.select("stay_id", pl.lit(IHM_HOURS).alias("_upper")))
