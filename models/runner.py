@@ -27,7 +27,7 @@ MODEL_KEYS = ("hidden", "layers", "dropout", "backbone", "cxr_weights", "missing
 LINEAGE_KEYS = ("family", "task", "image_size", "image_column", "augment", "mode", "validation_subset",
                 "shuffle_train_labels")
 # The files a trained model depends on: their hash is the model assets' code version.
-MODEL_SOURCES = ("models", "features/frames.py", "features/store", "features/cxr/tensors.py")
+MODEL_SOURCES = ("models", "features/frames.py", "features/tasks.py", "features/store", "features/cxr/tensors.py")
 # What `mode` means, in the words every report prints.
 MODE_TEXT = {
     "fixed": "the default: Adam betas (0.9, 0.999); validation on every validation stay (PARTIAL); the "

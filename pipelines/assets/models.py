@@ -18,7 +18,7 @@ from pipelines.resources import ClinfuseResource
 from warehouse.versions import source_version
 
 MODELS_CODE = source_version(*MODEL_SOURCES)
-FRAMES_CODE = source_version("features/frames.py", "features/store")
+FRAMES_CODE = source_version("features/frames.py", "features/tasks.py", "features/store")
 FUSIONS = ("medfuse", "tsfusion")  # they start from the stage-1 models
 
 
