@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from features.resources import phenotype_names
+from features.mimic3_benchmarks import phenotype_names
 from warehouse.tables import CHEXPERT_LABELS
 
 

@@ -286,7 +286,7 @@ def evaluate_model(home: Home, record: dict, *, n_bootstrap: int | None = None, 
     }
     label_groups = None
     if task == "pheno":
-        from features.resources import PHENOTYPE_LEVELS
+        from features.mimic3_benchmarks import PHENOTYPE_LEVELS
 
         label_groups = dict(PHENOTYPE_LEVELS)
     label = family + (" [shuffled-label control]" if settings.get("shuffle_train_labels") else "")

@@ -22,7 +22,7 @@ from features.haim.layout import (
     note_prefix,
 )
 from features.haim.stats import series_statistics
-from features.haim.weights import fixed_time_weights, haim_time_weights, weighted_average
+from features.haim.time_weights import fixed_time_weights, haim_time_weights, weighted_average
 
 __all__ = [
     "CHART_SIGNALS", "DEFAULT_NOTE_TYPES", "HAIM_DIMENSIONS", "LAB_SIGNALS", "PROCEDURE_SIGNALS", "STATISTICS",

@@ -68,7 +68,7 @@ from features.haim.layout import (
     note_count_column,
 )
 from features.haim.stats import series_statistics
-from features.haim.weights import fixed_time_weights, haim_time_weights, weighted_average
+from features.haim.time_weights import fixed_time_weights, haim_time_weights, weighted_average
 from warehouse.lake import (
     DEFAULT_SHARDS,
     ClinfuseError,

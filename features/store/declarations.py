@@ -3,7 +3,7 @@ tables (see model.py for what a view, a feature group and a kind are)."""
 
 from __future__ import annotations
 
-from features.resources import phenotype_names
+from features.mimic3_benchmarks import phenotype_names
 from features.store.model import FeatureGroup, FeatureView, Registry
 from features.timeseries.layout import COLUMNS as TIMESERIES_COLUMNS
 from warehouse.tables import CHEXPERT_LABELS

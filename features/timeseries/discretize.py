@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from features.resources import discretizer_config
+from features.mimic3_benchmarks import discretizer_config
 from features.timeseries.layout import CHANNELS, COLUMNS, EPS
 
 IHM_HOURS = 48.0

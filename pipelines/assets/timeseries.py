@@ -5,7 +5,7 @@ from typing import Literal
 import dagster as dg
 import polars as pl
 
-from features.resources import phenotype_names
+from features.mimic3_benchmarks import phenotype_names
 from features.splits import make_splits, reference_splits, split_fractions, subjects_in_several_splits
 from features.timeseries.build import ORDER_BY, SCHEMA_OF, build_task_frames, describe_cohort
 from features.timeseries.layout import CONTINUOUS_COLUMNS

@@ -169,7 +169,7 @@ def test_ihm_counts_and_prevalence(demo):
 def test_ihm_second_route_raw_sql(demo):
     """LoS >= 48 h and a raw event of one of the 44 item ids with a value in the first 48 h (episode rule:
     stay match, or inside [intime, outtime]; labs through the admission)."""
-    from features.resources import mimic_iv_itemids
+    from features.mimic3_benchmarks import mimic_iv_itemids
 
     home = demo[0]
     ids = ", ".join(map(str, mimic_iv_itemids()))
@@ -226,7 +226,7 @@ def test_phenotyping_counts_and_shapes(demo):
 
 
 def test_phenotype_prevalences_and_second_route(demo):
-    from features.resources import phenotype_names
+    from features.mimic3_benchmarks import phenotype_names
 
     home = demo[0]
     names = phenotype_names()

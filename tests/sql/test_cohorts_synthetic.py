@@ -149,7 +149,7 @@ def test_task_cohorts_have_one_row_per_sample_and_match_their_time_series(built,
     if cohort == "ihm_48h":
         assert set(c["y_true"].unique()) <= {0, 1}
     else:
-        from features.resources import phenotype_names
+        from features.mimic3_benchmarks import phenotype_names
 
         assert set(phenotype_names()) <= set(c.columns)
 
