@@ -106,10 +106,12 @@ def _haim_inputs(con, home: Home, rv: ResolvedView, settings: dict, n: int) -> p
 
     shards = home_shards(home) or 1
     # one subject shard: every input of its samples (the HAIM selection is per shard)
-    times = feature_times(home, shard=0, shards=shards, mode=settings.get("mode") or "fixed", include_own_image=True)
-    per_sample = times.group_by("sample_id").agg(pl.col("max_time").max().alias("input_time"))
     rows = con.sql(f"SELECT sample_id, CAST({quote(rv.view.asof)} AS TIMESTAMP) AS asof FROM {rv.scan_sql()} "
                    f"WHERE subject_id % {int(shards)} = 0").pl()
+    if rows.is_empty():
+        return rows.with_columns(pl.lit(None, pl.Datetime("us")).alias("input_time")).select("asof", "input_time")
+    times = feature_times(home, shard=0, shards=shards, mode=settings.get("mode") or "fixed", include_own_image=True)
+    per_sample = times.group_by("sample_id").agg(pl.col("max_time").max().alias("input_time"))
     return rows.join(per_sample, on="sample_id", how="inner").head(n).select("asof", "input_time")
 
 
@@ -130,7 +132,9 @@ def audit_view(home: Home, view: FeatureView, con: duckdb.DuckDBPyConnection, *,
     inputs = inputs or INPUT_TIMES.get(view.name)
     if inputs is None:
         raise ClinfuseError(f"feature view {view.name}: no input-time rule (features.store.audit.INPUT_TIMES)")
-    rv = resolve(view, home, con).check()
+    rv = resolve(view, home, con, stats=True).check()
+    if not rv.rows:  # an empty table (e.g. no chest X-ray source): nothing to check
+        return {"rows_checked": 0, "violations": 0, "missing_inputs": 0, "example": None}
     frame = inputs(con, home, rv, settings or {}, sample)
     late = frame.filter(pl.col("input_time") > pl.col("asof") + TOLERANCE)
     example = late.sort(pl.col("input_time") - pl.col("asof"), descending=True).head(1).to_dicts()
