@@ -62,11 +62,12 @@ def cmd_synth(args) -> int:
 def cmd_ingest(args) -> int:
     from clinfuse.config import resolve_home
     from warehouse.ingest import ingest
+    from warehouse.lake import shard_count
 
     home = resolve_home(args.home)
     sources = _sources(args, home)
     start = time.monotonic()
-    report = ingest(home, sources, shards=args.shards, force=args.force, progress=_log)
+    report = ingest(home, sources, shards=args.shards or shard_count(), force=args.force, progress=_log)
     present = [r for r in report.results if r.status != "absent"]
     print(f"ingested {len(present)} tables, {sum(r.rows for r in present):,} rows in "
           f"{time.monotonic() - start:.1f}s into {home.catalog_path}")
@@ -220,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "verify SHA256SUMS.txt and row-count manifests, record raw.sources.")
     _add_home(p)
     _add_sources(p)
-    p.add_argument("--shards", type=int, default=8, help="subject shards for per-patient tables (default 8)")
+    p.add_argument("--shards", type=int, default=None,
+                   help="subject shards for per-patient tables (default $CLINFUSE_SHARDS, else 8; a home keeps "
+                        "the count it was built with)")
     p.add_argument("--force", action="store_true", help="re-ingest tables whose file did not change")
     p.set_defaults(func=cmd_ingest)
 

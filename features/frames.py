@@ -16,50 +16,11 @@ them) with its study's 14 CheXpert labels, uncertain (-1) and unmentioned (null)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pyarrow as pa
 
-from features.resources import phenotype_names
 from features.store.retrieval import cohort_entities, get_training_frame
+from features.tasks import FRAMES, TaskFrameSpec
 from warehouse.lake import ClinfuseError, Home, engine, parquet_glob, sql_str
-from warehouse.tables import CHEXPERT_LABELS
-
-
-@dataclass(frozen=True)
-class TaskFrameSpec:
-    """Which store views make a task's frame."""
-
-    task: str
-    cohort: str  # entity table `layer/name`
-    views: tuple[str, ...]
-    label_columns: tuple[str, ...]
-    description: str
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        """The assets (layer/name) the frame reads."""
-        from features.store.registry import REGISTRY
-
-        sources = [self.cohort, "features/splits", "raw/hosp_patients", "raw/hosp_admissions"]
-        sources += [REGISTRY.get(v).source for v in self.views]
-        return tuple(dict.fromkeys(sources))
-
-
-FRAMES: dict[str, TaskFrameSpec] = {
-    "ihm": TaskFrameSpec(
-        "ihm", "cohorts/ihm_48h", ("timeseries_ihm", "cxr_pairs_ihm", "labels_ihm"), ("y_true",),
-        "In-hospital mortality after 48 h in the ICU: every cohorts.ihm_48h stay (PARTIAL), its time series "
-        "up to intime + 48 h, its paired chest X-ray (AP, intime -> +48 h) and its label."),
-    "pheno": TaskFrameSpec(
-        "pheno", "cohorts/phenotyping", ("timeseries_pheno", "cxr_pairs_pheno", "labels_pheno"), phenotype_names(),
-        "25 HCUP CCS phenotypes of the ICU stay: every cohorts.phenotyping stay (PARTIAL), its whole-stay time "
-        "series, its paired chest X-ray (AP, intime -> outtime) and its 25 labels."),
-    "cxr": TaskFrameSpec(
-        "cxr", "features/cxr_tensors", ("labels_chexpert",), CHEXPERT_LABELS,
-        "Every chest X-ray tensor (all views) with its study's 14 CheXpert labels (uncertain and unmentioned "
-        "read as 0): the stage-1 image encoder's training data."),
-}
 
 
 def _demographics(home: Home, table: pa.Table, time_column: str) -> pa.Table:

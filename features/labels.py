@@ -11,7 +11,7 @@ from typing import Literal
 
 import polars as pl
 
-from features.resources import phenotype_definitions, phenotype_names
+from features.mimic3_benchmarks import phenotype_definitions, phenotype_names
 
 Frame = pl.DataFrame | pl.LazyFrame
 PhenotypeMode = Literal["fixed", "faithful"]

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import polars as pl
 
-from features.resources import reference_test_set, reference_val_set
+from features.mimic3_benchmarks import reference_test_set, reference_val_set
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)

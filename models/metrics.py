@@ -835,7 +835,7 @@ class EvalRun:
 def _label_groups(run: EvalRun) -> dict[str, str] | None:
     if run.label_groups is not None:
         return run.label_groups
-    from features.resources import PHENOTYPE_LEVELS
+    from features.mimic3_benchmarks import PHENOTYPE_LEVELS
 
     if len(run.label_names) > 1 and all(name in PHENOTYPE_LEVELS for name in run.label_names):
         return {name: PHENOTYPE_LEVELS[name] for name in run.label_names}

@@ -27,7 +27,7 @@ MODEL_KEYS = ("hidden", "layers", "dropout", "backbone", "cxr_weights", "missing
 LINEAGE_KEYS = ("family", "task", "image_size", "image_column", "augment", "mode", "validation_subset",
                 "shuffle_train_labels")
 # The files a trained model depends on: their hash is the model assets' code version.
-MODEL_SOURCES = ("models", "features/frames.py", "features/store", "features/cxr/tensors.py")
+MODEL_SOURCES = ("models", "features/frames.py", "features/tasks.py", "features/store", "features/cxr/tensors.py")
 # What `mode` means, in the words every report prints.
 MODE_TEXT = {
     "fixed": "the default: Adam betas (0.9, 0.999); validation on every validation stay (PARTIAL); the "
@@ -286,7 +286,7 @@ def evaluate_model(home: Home, record: dict, *, n_bootstrap: int | None = None, 
     }
     label_groups = None
     if task == "pheno":
-        from features.resources import PHENOTYPE_LEVELS
+        from features.mimic3_benchmarks import PHENOTYPE_LEVELS
 
         label_groups = dict(PHENOTYPE_LEVELS)
     label = family + (" [shuffled-label control]" if settings.get("shuffle_train_labels") else "")

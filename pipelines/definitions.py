@@ -6,6 +6,7 @@ from pipelines.assets import baselines, cohorts, cxr, haim, m3h, m3tlm, models, 
 from pipelines.automation import SENSORS, retrain_cron, with_automation
 from pipelines.io import LakeIOManager, RecordIOManager
 from pipelines.resources import ClinfuseResource, resource_from_env
+from warehouse.lake import shard_count
 
 
 def build_assets(shards: int) -> list:
@@ -17,12 +18,16 @@ def build_assets(shards: int) -> list:
     return [*assets, models.build_leaderboard_asset(assets)]
 
 
-def build_definitions(clinfuse: ClinfuseResource) -> dg.Definitions:
+def build_definitions(clinfuse: ClinfuseResource, shards: int | None = None) -> dg.Definitions:
+    """The graph for `shards` subject shards (default $CLINFUSE_SHARDS, else 8): the partitions of the
+    per-patient assets, and the same number as the `shards` resource of the unpartitioned ones that shard
+    their tables (a fixed value, so no run config can make it disagree with the partitions)."""
+    shards = shards or shard_count()
     return dg.Definitions(
-        assets=with_automation(build_assets(clinfuse.shards), retrain_cron()),
+        assets=with_automation(build_assets(shards), retrain_cron()),
         sensors=SENSORS,
         resources={"clinfuse": clinfuse, "io_manager": LakeIOManager(clinfuse=clinfuse),
-                   "record_io": RecordIOManager(clinfuse=clinfuse)},
+                   "record_io": RecordIOManager(clinfuse=clinfuse), "shards": shards},
     )
 
 

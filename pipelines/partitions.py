@@ -1,7 +1,34 @@
-"""Subject shards: per-patient assets are partitioned by `subject_id % N`, one Dagster partition per shard."""
+"""Subject shards: per-patient assets are partitioned by `subject_id % N`, one Dagster partition per shard.
+
+The partitions definition is the one source of N in a run: `pipelines.definitions` builds it from
+$CLINFUSE_SHARDS (warehouse.lake.shard_count, as `clinfuse run` does) and hands the same N to the
+unpartitioned assets that shard their tables as the `shards` resource (a fixed value, not run config)."""
+
+from collections.abc import Callable, Mapping, Sequence
 
 import dagster as dg
+import duckdb
+
+from warehouse.lake import Home, ShardedTable, ShardsWritten, write_shards
 
 
 def shard_partitions(shards: int) -> dg.StaticPartitionsDefinition:
     return dg.StaticPartitionsDefinition([str(i) for i in range(shards)])
+
+
+def shards_of(context: dg.AssetExecutionContext) -> int:
+    """N of a shard-partitioned asset: the size of its partitions definition."""
+    return len(context.assets_def.partitions_def.get_partition_keys())
+
+
+def write_partitions(
+    context: dg.AssetExecutionContext,
+    home: Home,
+    tables: Sequence[ShardedTable],
+    build: Callable[[duckdb.DuckDBPyConnection, int, int], tuple[Mapping[str, object], dict]],
+) -> ShardsWritten:
+    """Write the run's partitions (one shard each; a ranged run writes them all) of `tables` through the one
+    shard loop (warehouse.lake.write_shards). `build(con, shard, shards)` -> ({table name: frame}, stats)."""
+    shards = shards_of(context)
+    return write_shards(home, tables, [int(k) for k in context.partition_keys], shards,
+                        lambda con, shard: build(con, shard, shards))

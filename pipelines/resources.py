@@ -1,4 +1,7 @@
-"""The one resource every asset uses: the home directory and the source folders."""
+"""The one resource every asset uses: the home directory and the source folders.
+
+The subject-shard count is not a field here: it is fixed when the definitions load (the partitions
+definition, pipelines.partitions) and reaches unpartitioned assets as the plain `shards` resource."""
 
 
 import os
@@ -7,7 +10,7 @@ import dagster as dg
 
 from features.notes.tokenizer import DEFAULT_MODEL as BIO_CLINICALBERT
 from features.weights import weights_policy
-from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home
+from warehouse.lake import ClinfuseError, Home
 from warehouse.sources import SourceLayout, Sources, detect_all, resolve_sources
 
 
@@ -19,7 +22,6 @@ class ClinfuseResource(dg.ConfigurableResource):
     mimic_iv: str = ""
     mimic_cxr: str = ""
     mimic_note: str = ""
-    shards: int = DEFAULT_SHARDS
     weights: str = ""  # strict | auto; empty: $CLINFUSE_WEIGHTS, else strict
     notes_model: str = ""  # BERT-family id or directory; empty: $CLINFUSE_NOTES_MODEL, else Bio_ClinicalBERT
     model_profile: str = ""  # paper | demo; empty: $CLINFUSE_MODEL_PROFILE, else paper
@@ -58,7 +60,6 @@ def resource_from_env() -> ClinfuseResource:
         mimic_iv=os.environ.get("CLINFUSE_MIMIC_IV", ""),
         mimic_cxr=os.environ.get("CLINFUSE_MIMIC_CXR", ""),
         mimic_note=os.environ.get("CLINFUSE_MIMIC_NOTE", ""),
-        shards=int(os.environ.get("CLINFUSE_SHARDS", DEFAULT_SHARDS)),
         weights=os.environ.get("CLINFUSE_WEIGHTS", ""),
         notes_model=os.environ.get("CLINFUSE_NOTES_MODEL", ""),
         model_profile=os.environ.get("CLINFUSE_MODEL_PROFILE", ""),

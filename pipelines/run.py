@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import ClinfuseError, Home
+from warehouse.lake import ClinfuseError, Home, claim_shards, shard_count
 from warehouse.sources import ENV_VARS, Sources, save_sources
 
 # Pools: `gpu` (embedding and training steps) gets one slot; the limit lives in the instance, so every
@@ -143,7 +143,7 @@ def _job(defs: dg.Definitions, keys: set) -> dg.JobDefinition:
     return job_defs.resolve_job_def("clinfuse_cli_run")
 
 
-def _definitions(resource: ClinfuseResource) -> dg.Definitions:
+def _definitions(resource: ClinfuseResource, shards: int) -> dg.Definitions:
     import warnings
 
     with warnings.catch_warnings():  # Dagster's beta/preview notices about its own API are not the user's business
@@ -151,14 +151,14 @@ def _definitions(resource: ClinfuseResource) -> dg.Definitions:
         warnings.simplefilter("ignore", dg.PreviewWarning)
         from pipelines.definitions import build_definitions
 
-        return build_definitions(resource)
+        return build_definitions(resource, shards)
 
 
 def check_selection(home_root: Path, selection: str = "*", config_file: str | None = None,
                     sets: tuple[str, ...] = (), settings: dict | None = None) -> list[str]:
     """Validate a selection and its config without a home or sources: a typo fails before anything is
     created or generated. Returns the asset keys the selection materialises."""
-    defs = _definitions(ClinfuseResource(home=str(home_root), **(settings or {})))
+    defs = _definitions(ClinfuseResource(home=str(home_root), **(settings or {})), shard_count())
     keys = _resolve_keys(defs, selection, lambda m: None)
     _validate_run_config(_job(defs, keys), run_config_for(defs, config_file, sets))
     return sorted(k.to_user_string() for k in keys)
@@ -166,17 +166,24 @@ def check_selection(home_root: Path, selection: str = "*", config_file: str | No
 
 def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None,
                           settings: dict | None = None, config_file: str | None = None,
-                          sets: tuple[str, ...] = (), verbose: bool = False) -> dict:
-    """`settings`: further ClinfuseResource fields (weights, notes_model, shards, model_profile).
+                          sets: tuple[str, ...] = (), verbose: bool = False, shards: int | None = None,
+                          instance: dg.DagsterInstance | None = None) -> dict:
+    """`settings`: further ClinfuseResource fields (weights, notes_model, model_profile).
     `config_file` / `sets`: asset config, as in the Launchpad (see run_config_for).
+    `shards`: subject shards (default $CLINFUSE_SHARDS, else 8, as the definitions); a home built with
+    another count is refused before anything runs.
+    `instance`: where the run is recorded (default: the home's instance, so the UI shows it; tests pass an
+    ephemeral one). Returns counts, the run id, failed checks and `metadata`: asset key -> its metadata.
     A failed step raises ClinfuseError with that step's own one-line reason; Dagster's full record (every
     traceback) is in `<home>/logs/run-<run id>.log`, and on the terminal too with `verbose`."""
     from pipelines.logs import close_log, error_reason, log_path
 
     _ensure_instance_config(home)
+    shards = shards or shard_count()
+    claim_shards(home, shards)
     resource = ClinfuseResource(home=str(home.root), **{k: v or "" for k, v in sources.as_dict().items()},
                                 **(settings or {}))
-    defs = _definitions(resource)
+    defs = _definitions(resource, shards)
     graph = defs.resolve_asset_graph()
     keys = _resolve_keys(defs, selection, progress)
     job_def = _job(defs, keys)
@@ -186,12 +193,13 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     save_sources(home, sources)  # later runs without flags reuse these sources
     progress(f"materialising {len(keys)} assets (selection {selection!r}) with home {home.root}")
     start = time.monotonic()
-    instance = dg.DagsterInstance.from_config(str(home.dagster))
-    _fail_abandoned_runs(instance, progress)
+    if instance is None:
+        instance = dg.DagsterInstance.from_config(str(home.dagster))
+        _fail_abandoned_runs(instance, progress)
     # Partitioned (per-shard) assets run as one ranged run over every shard (single-run backfill policy).
     partitioned = any(graph.get(k).is_partitioned for k in keys)
     tags = {"dagster/asset_partition_range_start": "0",
-            "dagster/asset_partition_range_end": str(resource.shards - 1)} if partitioned else {}
+            "dagster/asset_partition_range_end": str(shards - 1)} if partitioned else {}
     tags |= {"clinfuse/host": socket.gethostname(), "clinfuse/pid": str(os.getpid())}
     run_id = str(uuid.uuid4())
     run_config = {**run_config, "loggers": {"clinfuse": {"config": {
@@ -215,9 +223,13 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     def names(severity):
         return [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed if e.severity == severity]
 
+    metadata = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        metadata[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
     return {"assets": len(keys), "seconds": time.monotonic() - start, "run_id": result.run_id,
             "failed_checks": names(dg.AssetCheckSeverity.ERROR),
-            "check_warnings": names(dg.AssetCheckSeverity.WARN)}
+            "check_warnings": names(dg.AssetCheckSeverity.WARN), "metadata": metadata}
 
 
 def _whole_multi_assets(defs: dg.Definitions, keys: set, progress) -> set:

@@ -17,7 +17,16 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.lake import DEFAULT_SHARDS, ClinfuseError, Home, engine, lake_views, publish, write_parquet
+from warehouse.lake import (
+    DEFAULT_SHARDS,
+    ClinfuseError,
+    Home,
+    claim_shards,
+    engine,
+    lake_views,
+    publish,
+    write_parquet,
+)
 
 SQL_DIR = Path(__file__).parent / "sql" / "cohorts"
 # Build order: a cohort may read the ones before it.
@@ -69,6 +78,7 @@ def build_cohort(
     An empty cohort is an error (nothing is written) unless `allow_empty`.
     """
     sql = cohort_sql(name, shards)
+    claim_shards(home, shards)
     missing = [dep for dep in DEPENDS_ON.get(name, ()) if not home.table_dir("cohorts", dep).is_dir()]
     if missing:
         raise ClinfuseError(f"cohorts.{name} needs cohorts.{missing[0]}: build it first")

@@ -30,6 +30,7 @@ from warehouse.lake import (
     Home,
     atomic_dir,
     catalog,
+    claim_shards,
     create_view,
     engine,
     parquet_glob,
@@ -239,6 +240,7 @@ def ingest_table(
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> TableResult:
     """Write `lake/raw/<table>/` from the source file (or an empty typed table when the source lacks it)."""
+    claim_shards(home, shards)
     path = layout.files.get(table.name) if layout else None
     target = home.table_dir("raw", table.name)
     release = layout.release if layout else None
@@ -318,6 +320,7 @@ def _probe_image(path: str) -> tuple[int, bool]:
 
 def ingest_cxr_images(home: Home, layout: SourceLayout | None, shards: int = DEFAULT_SHARDS) -> TableResult:
     """`raw.cxr_images`: every files/pXX/pSUBJECT/sSTUDY/DICOM.jpg with its size and a readable flag."""
+    claim_shards(home, shards)
     paths: list[str] = []
     if layout and layout.images_dir:
         for dirpath, _dirs, names in os.walk(layout.images_dir):
@@ -379,6 +382,7 @@ def ingest(
     progress: Progress = lambda msg: None,
 ) -> IngestReport:
     """Ingest every known table of the given sources into `raw.*` (absent optional tables become empty)."""
+    claim_shards(home, shards)
     layouts = detect_all(sources)
     for layout in layouts.values():
         progress(f"{layout.kind}: {layout.root} (release {layout.release}, {len(layout.files)} tables)")

@@ -14,8 +14,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -24,6 +24,8 @@ from warehouse.timerules import define_time_macros
 
 SCHEMAS = ("raw", "cohorts", "features", "embeddings", "store", "frames", "models", "reports")
 DEFAULT_SHARDS = 8
+SHARDS_ENV = "CLINFUSE_SHARDS"
+SHARDS_FILE = "SHARDS"  # lake/SHARDS: the subject-shard count the home's lake was built with
 
 
 class ClinfuseError(Exception):
@@ -194,10 +196,19 @@ def _lock(handle, mode: int, timeout_s: float, home: Home) -> None:
             time.sleep(0.1)
 
 
+def connect(database: str | Path = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Every DuckDB connection of the project: the session time zone is pinned to UTC. Lake times are naive
+    and read as UTC; DuckDB casts a time-zone-aware value (TIMESTAMPTZ, a string with an offset) to a naive
+    TIMESTAMP through the session zone, which otherwise is the machine's local zone."""
+    con = duckdb.connect(str(database), read_only=read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     if read_only:
-        return duckdb.connect(str(path), read_only=True)
-    con = duckdb.connect(str(path))
+        return connect(path, read_only=True)
+    con = connect(path)
     for schema in SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     return con
@@ -205,7 +216,7 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 def engine(home: Home, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for heavy work (COPY, joins): it spills to the home's tmp, never to the catalog."""
-    con = duckdb.connect()
+    con = connect()
     con.execute(f"SET temp_directory = {sql_str(home.tmp)}")
     con.execute(f"SET memory_limit = {sql_str(os.environ.get('CLINFUSE_MEMORY_LIMIT', '2GB'))}")
     con.execute("SET preserve_insertion_order = false")
@@ -279,3 +290,154 @@ def shard_filter(shard: int | None, shards: int, column: str = "subject_id") -> 
     if not 0 <= int(shard) < int(shards):
         raise ValueError(f"shard must be in [0, {shards}), got {shard}")
     return f"{column} % {int(shards)} = {int(shard)}"
+
+
+# ---------------------------------------------------------------- subject shards
+
+
+def shard_count() -> int:
+    """The subject-shard count of this process: $CLINFUSE_SHARDS, else 8. The Dagster partitions, `clinfuse
+    run` and `clinfuse ingest` all take it from here."""
+    text = os.environ.get(SHARDS_ENV, "").strip()
+    if not text:
+        return DEFAULT_SHARDS
+    try:
+        shards = int(text)
+    except ValueError:
+        raise ClinfuseError(f"{SHARDS_ENV}={text!r}: expected a whole number of subject shards (default "
+                            f"{DEFAULT_SHARDS})") from None
+    if not 1 <= shards <= 4096:
+        raise ClinfuseError(f"{SHARDS_ENV}={shards}: must be between 1 and 4096")
+    return shards
+
+
+def _shard_index(path: Path) -> int | None:
+    name = path.name
+    if not name.startswith("shard="):
+        return None
+    try:
+        return int(name[len("shard="):])
+    except ValueError:
+        return None
+
+
+def home_shards(home: Home) -> int | None:
+    """The shard count recorded in the home's lake (lake/SHARDS), None for a lake not built yet."""
+    path = home.lake / SHARDS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return int(path.read_text().strip())
+    except ValueError:
+        raise ClinfuseError(f"{path}: not a shard count; remove the file to record the current one") from None
+
+
+def reshard_hint(home: Home, shards: int) -> str:
+    return (f"to re-shard, remove {home.lake} and {home.catalog_path} (both are rebuilt from the sources) and "
+            f"run again with {SHARDS_ENV}={shards}; to keep this lake, set {SHARDS_ENV}={home_shards(home)}")
+
+
+def claim_shards(home: Home, shards: int) -> None:
+    """Refuse to write `shards` subject shards into a lake built with another count (its tables would mix
+    two `subject_id % n` layouts); record the count in a lake that has none yet. A lake built before the
+    count was recorded is checked against its `shard=k` folders: one at k >= shards is a larger count."""
+    shards = int(shards)
+    recorded = home_shards(home)
+    if recorded is None:
+        found = [k for schema in SCHEMAS if (home.lake / schema).is_dir()
+                 for table in (home.lake / schema).iterdir() if table.is_dir()
+                 for k in map(_shard_index, table.iterdir()) if k is not None]
+        if found and max(found) >= shards:
+            recorded = max(found) + 1
+    if recorded is not None and recorded != shards:
+        raise ClinfuseError(f"{home.root} was built with {recorded} subject shards, this run uses {shards} "
+                            f"(${SHARDS_ENV}); {reshard_hint(home, shards)}")
+    if home_shards(home) is None:
+        home.lake.mkdir(parents=True, exist_ok=True)
+        tmp = home.lake / f".{SHARDS_FILE}.tmp-{os.getpid()}"
+        tmp.write_text(f"{shards}\n")
+        os.replace(tmp, home.lake / SHARDS_FILE)
+
+
+def remove_stale_shards(table_dir: Path, shards: int) -> list[str]:
+    """Remove what a per-shard table must not hold beside its `shard=0..shards-1` folders: folders of a
+    larger count and files of a whole-table write (either would add duplicate rows to every glob)."""
+    removed = []
+    if not table_dir.is_dir():
+        return removed
+    for path in sorted(table_dir.iterdir()):
+        k = _shard_index(path)
+        if k is not None and 0 <= k < shards:
+            continue
+        if path.is_dir() and (k is not None or path.name.startswith("shard=")):
+            shutil.rmtree(path)
+        elif path.is_file() and path.suffix == ".parquet":
+            path.unlink()
+        else:
+            continue
+        removed.append(path.name)
+    return removed
+
+
+@dataclass(frozen=True)
+class ShardedTable:
+    """A lake table written one `shard=k` folder at a time; `order_by` sorts each shard (reproducible bytes)."""
+
+    schema: str
+    name: str
+    order_by: str
+
+
+@dataclass
+class ShardsWritten:
+    """What `write_shards` wrote: rows per table name, the build's stats per shard, the shards written."""
+
+    rows: dict[str, int]
+    stats: list[dict] = field(default_factory=list)
+    shards: list[int] = field(default_factory=list)
+
+    def total(self, key: str) -> float:
+        """The sum of one stats field over the shards."""
+        return sum(s.get(key) or 0 for s in self.stats)
+
+
+def write_shards(
+    home: Home,
+    tables: Sequence[ShardedTable],
+    shard_ids: Iterable[int],
+    shards: int,
+    build: Callable[[duckdb.DuckDBPyConnection, int], tuple[Mapping[str, object], dict]],
+    *,
+    threads: int | None = None,
+) -> ShardsWritten:
+    """The one shard loop of the per-patient assets: open the lake, and for each shard id call
+    `build(con, shard)` -> ({table name: frame}, stats), write each frame (without its `shard` column, the
+    folder carries it) to `<table>/shard=<k>` atomically; then drop stale shard folders and publish the views.
+    A lake built with another shard count is refused (claim_shards)."""
+    claim_shards(home, shards)
+    for table in tables:  # first: a stale folder or file can make the table unreadable (hive mismatch)
+        remove_stale_shards(home.table_dir(table.schema, table.name), shards)
+    done = ShardsWritten(rows=dict.fromkeys((t.name for t in tables), 0))
+    con = open_lake(home, threads=threads)
+    try:
+        for shard in shard_ids:
+            if not 0 <= int(shard) < shards:
+                raise ClinfuseError(f"shard {shard} is outside 0..{shards - 1}")
+            frames, stats = build(con, int(shard))
+            for table in tables:
+                frame = frames[table.name]
+                if "shard" in _column_names(frame):
+                    frame = frame.drop(["shard"])
+                target = home.table_dir(table.schema, table.name) / f"shard={int(shard)}"
+                done.rows[table.name] += write_frame(con, frame, target, order_by=table.order_by)
+            done.stats.append(stats)
+            done.shards.append(int(shard))
+    finally:
+        con.close()
+    for table in tables:
+        publish(home, table.schema, table.name)
+    return done
+
+
+def _column_names(frame) -> list[str]:
+    return list(frame.column_names if hasattr(frame, "column_names") else frame.columns)

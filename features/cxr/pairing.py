@@ -152,8 +152,8 @@ def load_task_stays(con: duckdb.DuckDBPyConnection, task: Task, shard: int | Non
         return con.sql(f"SELECT {cols} FROM cohorts.{table} WHERE {shard_filter(shard, shards)} "
                        "ORDER BY subject_id, stay_id").pl()
     except duckdb.CatalogException:
-        raise ClinfuseError(f"cohorts.{table} does not exist: build the task cohorts first "
-                            "(features.timeseries.build.build_all)") from None
+        raise ClinfuseError(f"cohorts.{table} does not exist: materialise cohorts/{table} first "
+                            "(it is built with features/timeseries_ihm)") from None
 
 
 def build_pairs(

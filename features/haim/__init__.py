@@ -8,7 +8,6 @@ from features.haim.build import (
     haim_table_name,
     select_sources,
     source_times,
-    write_haim,
 )
 from features.haim.cohort import build_haim_samples, describe_haim_samples
 from features.haim.layout import (
@@ -23,11 +22,10 @@ from features.haim.layout import (
     note_prefix,
 )
 from features.haim.stats import series_statistics
-from features.haim.weights import fixed_time_weights, haim_time_weights, weighted_average
+from features.haim.time_weights import fixed_time_weights, haim_time_weights, weighted_average
 
 __all__ = [
     "CHART_SIGNALS", "DEFAULT_NOTE_TYPES", "HAIM_DIMENSIONS", "LAB_SIGNALS", "PROCEDURE_SIGNALS", "STATISTICS",
     "block_columns", "build_haim", "build_haim_samples", "describe_haim_samples", "feature_columns", "feature_times", "fixed_time_weights", "haim_table_name",
     "haim_time_weights", "note_prefix", "select_sources", "series_statistics", "source_times", "weighted_average",
-    "write_haim",
 ]

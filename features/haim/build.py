@@ -46,7 +46,6 @@ de_/ts_ Float64, vision/notes Float32. asof_time = the latest time of anything u
 
 from __future__ import annotations
 
-import contextlib
 import time
 import warnings as _warnings
 from dataclasses import dataclass, field
@@ -73,18 +72,15 @@ from features.haim.layout import (
     note_prefix,
 )
 from features.haim.stats import series_statistics
-from features.haim.weights import fixed_time_weights, haim_time_weights, weighted_average
+from features.haim.time_weights import fixed_time_weights, haim_time_weights, weighted_average
 from warehouse.lake import (
     DEFAULT_SHARDS,
     ClinfuseError,
     Home,
-    atomic_dir,
     open_lake,
     parquet_glob,
-    publish,
     shard_filter,
     sql_str,
-    write_parquet,
 )
 
 SQL_DIR = Path(__file__).parent
@@ -535,46 +531,9 @@ def load_demographics_for(con: duckdb.DuckDBPyConnection, samples: pl.DataFrame)
 # ---------------------------------------------------------------- writing
 
 
+HAIM_ORDER_BY = "subject_id, prediction_time, sample_id"  # each shard's row order (reproducible bytes)
+
+
 def haim_table_name(mode: str) -> str:
     """features.haim for the fixed mode, features.haim_faithful for the comparison run."""
     return "haim" if mode == "fixed" else "haim_faithful"
-
-
-def write_haim(
-    home: Home,
-    mode: str = "fixed",
-    shards: int = DEFAULT_SHARDS,
-    note_types: tuple[str, ...] = DEFAULT_NOTE_TYPES,
-    *,
-    table: str | None = None,
-    threads: int | None = None,
-) -> dict:
-    """Write lake/features/<table>/shard=k/ (k = subject_id % shards; swapped in atomically once every shard is
-    done) and publish the view features.<table> (default haim_table_name(mode)). Returns rows, per-shard stats,
-    the warnings and the wall time."""
-    start = time.perf_counter()
-    table = table or haim_table_name(mode)
-    rows, per_shard = 0, []
-    con = open_lake(home, threads=threads)
-    try:
-        with contextlib.ExitStack() as stack:
-            tmp = stack.enter_context(atomic_dir(home.table_dir("features", table)))
-            for shard in range(shards):
-                with _warnings.catch_warnings():
-                    _warnings.simplefilter("ignore")
-                    frame, stats = build_haim(home, shard, shards, mode, note_types, con=con)
-                con.register("_haim_frame", frame.to_arrow())
-                try:
-                    rows += write_parquet(con, "SELECT * FROM _haim_frame", tmp / f"shard={shard}",
-                                          order_by="subject_id, prediction_time, sample_id")
-                finally:
-                    con.unregister("_haim_frame")
-                per_shard.append(stats)
-    finally:
-        con.close()
-    publish(home, "features", table)
-    warnings = sorted({w for s in per_shard for w in s["warnings"]})
-    missing = {g: sum(s["missing_embeddings"][g] for s in per_shard) for g in per_shard[0]["missing_embeddings"]}
-    return {"table": f"features.{table}", "rows": rows, "missing_embeddings": missing, "mode": mode, "shards": shards,
-            "note_types": list(note_types), "warnings": warnings, "per_shard": per_shard,
-            "seconds": round(time.perf_counter() - start, 3)}

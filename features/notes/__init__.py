@@ -6,7 +6,7 @@ Pure Polars / NumPy / PyTorch functions, no Dagster (reference-pipelines.md §4.
 * `chunk_notes` (<= 512 wordpieces with [CLS]/[SEP], on line boundaries, no chunk dropped);
 * `embed_chunks` (pooler output as HAIM, or mean pooling);
 * `aggregate_per_note`, `aggregate_per_sample` (strictly before the prediction time, time-weighted);
-* `build_note_chunks`, `build_note_embeddings`, `build_all` (from and to the lake).
+* `build_note_chunks`, `build_note_embeddings` (per shard, from the lake; pipelines/assets/notes.py writes them).
 """
 
 from features.notes.aggregate import (
@@ -23,7 +23,6 @@ from features.notes.build import (
     NOTE_EMBEDDINGS_TABLE,
     NoteChunks,
     NoteEmbeddings,
-    build_all,
     build_note_chunks,
     build_note_embeddings,
     load_notes,
@@ -42,7 +41,7 @@ from features.notes.tokenizer import (
 __all__ = [
     "BIO_CLINICALBERT_CONFIG", "CHUNKS_TABLE", "CHUNK_EMBEDDINGS_TABLE", "CHUNK_SCHEMA", "DEFAULT_MODEL",
     "NOTE_EMBEDDINGS_TABLE", "NOTE_TYPES", "NoteChunks", "NoteEmbeddings", "POOLINGS", "TIME_WEIGHTINGS",
-    "aggregate_per_note", "aggregate_per_sample", "build_all", "build_note_chunks", "build_note_embeddings",
+    "aggregate_per_note", "aggregate_per_sample", "build_note_chunks", "build_note_embeddings",
     "chunk_notes", "embed_chunks", "embedding_matrix", "fallback_tokenizer", "get_bert", "hf_hub_cache",
     "load_bert", "load_notes", "load_tokenizer", "resolve_model_source", "tokenizer_source", "train_wordpiece",
 ]

@@ -6,8 +6,8 @@ Per shard (`subject_id % shards == shard`; `shard=None`: every note), no Python 
         --aggregate_per_note--> embeddings.notes_clinicalbert_notes
 
 `build_note_chunks` / `build_note_embeddings` return frames and counts (the Dagster assets call them
-per partition); `build_all` writes the three tables (sharded, atomic, the lake's one Parquet writer)
-and publishes their views. MIMIC-IV-Note is optional: with no note table the frames are empty.
+per partition) and write them one `shard=k` folder at a time (warehouse.lake.write_shards).
+MIMIC-IV-Note is optional: with no note table the frames are empty.
 Logs carry ids and counts only, never note text.
 
 Table schemas:
@@ -21,7 +21,6 @@ Table schemas:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -38,11 +37,8 @@ from features.weights import NO_SOURCE
 from warehouse.lake import (
     DEFAULT_SHARDS,
     Home,
-    atomic_dir,
     open_lake,
-    publish,
     shard_filter,
-    write_frame,
 )
 
 log = logging.getLogger(__name__)
@@ -259,51 +255,3 @@ def build_note_embeddings(
 
 
 # ---------------------------------------------------------------- writing
-
-
-def write_shard(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, shard_dir) -> int:
-    """Write one shard of a notes table to `shard_dir` with the lake's one Parquet writer; return its rows."""
-    return write_frame(con, frame.drop("shard", strict=False), shard_dir, order_by=ORDER_BY[name])
-
-
-def build_all(
-    home: Home,
-    shards: int = DEFAULT_SHARDS,
-    model: str = DEFAULT_MODEL,
-    policy: str | None = None,
-    pooling: Pooling = "pooler",
-    device: str = "auto",
-    batch_size: int = 32,
-    *,
-    max_wordpieces: int = 512,
-    bert: tuple | None = None,
-    threads: int | None = None,
-) -> dict:
-    """Write `features.note_chunks`, `embeddings.notes_clinicalbert` and `embeddings.notes_clinicalbert_notes`
-    (one `shard=k` directory per shard, each table swapped in once every shard is done) and publish them.
-    One model instance for all shards. Returns rows per table, weights_source and the per-shard stats."""
-    start = time.perf_counter()
-    bert = bert or get_bert(model, policy, pooling)
-    tables = {"note_chunks": CHUNKS_TABLE, "notes_clinicalbert": CHUNK_EMBEDDINGS_TABLE,
-              "notes_clinicalbert_notes": NOTE_EMBEDDINGS_TABLE}
-    rows = dict.fromkeys(tables, 0)
-    per_shard = []
-    con = open_lake(home, threads=threads)
-    try:
-        with contextlib.ExitStack() as stack:
-            tmp = {n: stack.enter_context(atomic_dir(home.table_dir(*t))) for n, t in tables.items()}
-            for shard in range(shards):
-                chunked = build_note_chunks(home, shard, shards, bert[0], max_wordpieces, con=con)
-                embedded = build_note_embeddings(home, shard, shards, pooling=pooling, device=device,
-                                                 batch_size=batch_size, chunks=chunked.chunks, bert=bert)
-                for name, frame in (("note_chunks", chunked.chunks), ("notes_clinicalbert", embedded.chunks),
-                                    ("notes_clinicalbert_notes", embedded.notes)):
-                    rows[name] += write_shard(con, name, frame, tmp[name] / f"shard={shard}")
-                per_shard.append({"chunking": chunked.stats, "embedding": embedded.stats})
-    finally:
-        con.close()
-    for schema, name in tables.values():
-        publish(home, schema, name)
-    return {**rows, "weights_source": bert[2], "tokenizer_source": tokenizer_source(bert[0]),
-            "empty_notes": sum(s["chunking"]["empty_notes"] for s in per_shard),
-            "shards": shards, "per_shard": per_shard, "seconds": round(time.perf_counter() - start, 3)}

@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import Dataset
 
 from features.store.guards import frame_report
+from features.store.retrieval import get_training_frame
 from warehouse.lake import ClinfuseError
 
 
@@ -183,8 +184,6 @@ class FeatureDataset(Dataset):
     @classmethod
     def from_views(cls, entities, views, **kwargs) -> FeatureDataset:
         """get_training_frame(entities, views, **kwargs) wrapped as a Dataset."""
-        from features.store.retrieval import get_training_frame
-
         return cls(get_training_frame(entities, views, **kwargs))
 
 

@@ -6,10 +6,13 @@
 
 `get_training_frame` runs both on every frame it builds and raises ClinfuseError on a violation; the
 counts also go into the frame's metadata. Label columns carry no as-of and are outside the rule.
+Pure functions of a frame (or of the home's splits); they import nothing else of the store but its names.
+The check that each feature table's as-of bounds its own inputs is audit.py.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -17,9 +20,8 @@ import polars as pl
 import pyarrow as pa
 
 from features.splits import subjects_in_several_splits
+from features.store.names import ASOF_SUFFIX
 from warehouse.lake import ClinfuseError, Home, parquet_glob
-
-ASOF_SUFFIX = "__asof_time"
 
 
 def _to_polars(frame, columns: Sequence[str] | None = None) -> pl.DataFrame:
@@ -49,12 +51,13 @@ def _as_datetime(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if isinstance(dtype, pl.List | pl.Array):
         expr = expr.list.max() if isinstance(dtype, pl.List) else expr.arr.max()
         dtype = dtype.inner
-    if isinstance(dtype, pl.Datetime):
-        return expr.dt.replace_time_zone(None) if dtype.time_zone else expr
+    if isinstance(dtype, pl.Datetime):  # aware -> naive UTC (lake times are naive UTC), never just dropped
+        return expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone else expr
     if dtype == pl.Date:
         return expr.cast(pl.Datetime("us"))
-    if dtype == pl.String:
-        return expr.str.to_datetime(strict=True)
+    if dtype == pl.String:  # an offset in the text gives an aware time: to UTC as above
+        parsed = expr.str.to_datetime(strict=True, time_zone="UTC")
+        return parsed.dt.replace_time_zone(None)
     raise ClinfuseError(f"as-of column of type {dtype} is not a time")
 
 
@@ -134,37 +137,8 @@ def check_frame(frame, asof_cols: Sequence[str] | None = None, prediction_col: s
     )
 
 
-def audit_store(home: Home, registry=None) -> dict:
-    """The guards over the project's standard task frames (registry.TASK_FRAMES) that can be built on this
-    home, plus `features.splits` disjointness. For Dagster asset checks: every count must be zero.
-
-    Returns {"frames": {task: report dict}, "leakage_rows": total, "crossing_subjects": n, "skipped": [...]}."""
-    from features.store.registry import REGISTRY, TASK_FRAMES, resolve
-    from features.store.retrieval import cohort_entities, get_training_frame
-
-    registry = registry or REGISTRY
-    frames, skipped = {}, []
-    for task, (cohort, views) in TASK_FRAMES.items():
-        present = [v for v in views if v in registry and resolve(registry.get(v), home).materialised]
-        schema, table = cohort.split("/")
-        if not home.table_dir(schema, table).is_dir() or not any(not registry.get(v).is_label for v in present):
-            skipped.append(task)
-            continue
-        frame = get_training_frame(cohort_entities(home, cohort), present, home=home, registry=registry,
-                                   enforce_guards=False)
-        frames[task] = frame_report(frame)["guards"]
-    split_crossing = subjects_crossing_splits(home) if home.table_dir("features", "splits").is_dir() else 0
-    return {
-        "frames": frames, "skipped": skipped,
-        "leakage_rows": sum(f["leakage_rows"] for f in frames.values()),
-        "crossing_subjects": split_crossing + sum(f["crossing_subjects"] for f in frames.values()),
-    }
-
-
 def frame_report(frame: pa.Table) -> dict:
     """The metadata `get_training_frame` attaches to its frame (views, lineage, guards)."""
-    import json
-
     meta = (frame.schema.metadata or {}).get(b"clinfuse")
     if meta is None:
         raise ClinfuseError("this table was not built by get_training_frame (no clinfuse metadata)")

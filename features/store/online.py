@@ -23,9 +23,12 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
-from features.store.registry import REGISTRY, FeatureView, Registry, ResolvedView, quote, resolve
+from features.store.declarations import REGISTRY
+from features.store.model import FeatureView, Registry
+from features.store.names import quote
+from features.store.resolve import ResolvedView, resolve
 from features.store.retrieval import fix_stacked, stacked_widths
-from warehouse.lake import ClinfuseError, Home
+from warehouse.lake import ClinfuseError, Home, connect
 
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                   "UBIGINT", "UHUGEINT")
@@ -53,7 +56,7 @@ class OnlineStore:
         self.cache_bytes = cache_bytes if cache_bytes is not None else \
             int(float(os.environ.get("CLINFUSE_ONLINE_CACHE_MB", "256")) * 2**20)
         self.registry = registry or REGISTRY
-        self.con = duckdb.connect()
+        self.con = connect()
         self._lock = threading.Lock()
         self._plans: dict[str, tuple[tuple, ResolvedView, str]] = {}
 

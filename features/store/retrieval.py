@@ -38,9 +38,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from features.splits import SPLITS
-from features.store.guards import ASOF_SUFFIX, check_frame
-from features.store.registry import REGISTRY, FeatureView, Registry, ResolvedView, quote, resolve
-from warehouse.lake import ClinfuseError, Home, engine, parquet_glob, sql_str
+from features.store.declarations import REGISTRY
+from features.store.guards import check_frame
+from features.store.model import FeatureView, Registry
+from features.store.names import ASOF_SUFFIX, quote
+from features.store.resolve import ResolvedView, resolve
+from warehouse.lake import ClinfuseError, Home, connect, engine, parquet_glob, sql_str
 
 ROW = "__clinfuse_row"
 PREDICTION = "prediction_time"
@@ -78,7 +81,7 @@ def load_entities(entities, con: duckdb.DuckDBPyConnection | None = None) -> pa.
             raise ClinfuseError(f"{path}: entity file not found")
         name = path.name.lower()
         own = con is None
-        con = con or duckdb.connect()
+        con = con or connect()
         try:
             if name.endswith((".parquet", ".pq")):
                 return con.sql(f"SELECT * FROM read_parquet({sql_str(path)})").to_arrow_table()
@@ -104,6 +107,18 @@ def load_entities(entities, con: duckdb.DuckDBPyConnection | None = None) -> pa.
         return pa.Table.from_batches([entities])
     raise ClinfuseError(f"entities: expected a Parquet/CSV path or an Arrow/Polars/pandas frame, "
                         f"got {type(entities).__name__}")
+
+
+def utc_naive(table: pa.Table, column: str) -> pa.Table:
+    """`column` as naive UTC times when it is time-zone aware (lake times are naive UTC): 12:00+02:00 -> 10:00."""
+    if column not in table.column_names:
+        return table
+    dtype = table.schema.field(column).type
+    if not (pa.types.is_timestamp(dtype) and dtype.tz):
+        return table
+    # Arrow stores aware timestamps as UTC instants: dropping the zone keeps the instant, i.e. the UTC time
+    naive = table[column].cast(pa.timestamp(dtype.unit))
+    return table.set_column(table.column_names.index(column), column, naive)
 
 
 def cohort_entities(home: Home, cohort: str, columns: Sequence[str] | None = None) -> pa.Table:
@@ -315,6 +330,7 @@ def get_training_frame(
             if prediction_col in table.column_names:
                 table = table.rename_columns([PREDICTION if c == prediction_col else c for c in table.column_names])
         _check_entities(table, chosen)
+        table = utc_naive(table, PREDICTION)
         resolved = []
         for view in chosen:
             rv = resolve(view, home, con, stats=True, registry=registry).check()
@@ -374,7 +390,10 @@ def _run(con, home: Home, entities: pa.Table, resolved: list[ResolvedView], ttl,
     indexed = entities.append_column(ROW, pa.array(range(entities.num_rows), pa.int64()))
     con.register("__entities", indexed)
     cols = set(entities.column_names)
-    cast = f" REPLACE (CAST({quote(PREDICTION)} AS TIMESTAMP) AS {quote(PREDICTION)})" if PREDICTION in cols else ""
+    # via TIMESTAMPTZ: a string with an offset is converted to UTC (a plain cast would drop the offset);
+    # naive values stay as they are (the session zone is UTC, warehouse.lake.connect)
+    cast = (f" REPLACE (CAST(CAST({quote(PREDICTION)} AS TIMESTAMPTZ) AS TIMESTAMP) AS {quote(PREDICTION)})"
+            if PREDICTION in cols else "")
     con.execute(f"CREATE TEMP TABLE __e AS SELECT *{cast} FROM __entities")
     con.unregister("__entities")
     joins, selects = [], ["e.* EXCLUDE (" + ROW + ")"]

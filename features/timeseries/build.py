@@ -12,12 +12,11 @@ Pipeline per shard (``shard=None``: every stay at once), no Python loop over pat
         --timeseries_ihm / timeseries_pheno (Polars)--> 76 columns per step
         --> ihm_48h, phenotyping (cohorts) + timeseries_ihm, timeseries_pheno (features)
 
-`build_all` writes the four tables (sharded, atomic, through `warehouse.lake`) and publishes their views.
+The asset `medfuse_task_tables` writes the four tables one `shard=k` folder at a time (warehouse.lake.write_shards).
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -29,17 +28,13 @@ from features.timeseries.cleaning import CLEANING_MODES, CleaningMode, clean_eve
 from features.timeseries.discretize import IHM_HOURS, Discretized, timeseries_ihm, timeseries_pheno
 from features.timeseries.events import extract_events
 from features.timeseries.layout import COLUMNS
-from warehouse.cohorts import build_cohorts
 from warehouse.cohorts import describe_cohort as describe_sql_cohort
 from warehouse.lake import (
     DEFAULT_SHARDS,
     ClinfuseError,
     Home,
-    atomic_dir,
     open_lake,
-    publish,
     shard_filter,
-    write_frame,
 )
 
 TASK_COHORTS: tuple[str, ...] = ("ihm_48h", "phenotyping")
@@ -255,53 +250,3 @@ ORDER_BY = {
 }
 SCHEMA_OF = {"ihm_48h": "cohorts", "phenotyping": "cohorts",
              "timeseries_ihm": "features", "timeseries_pheno": "features"}
-
-
-def write_shard(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, shard_dir) -> int:
-    """Write one shard of a task table to `shard_dir` (e.g. `<table>/shard=3`), without the `shard`
-    column (the hive directory carries it), with the lake's one Parquet writer; returns the rows."""
-    return write_frame(con, frame.drop("shard", strict=False), shard_dir, order_by=ORDER_BY[name])
-
-
-def build_all(
-    home: Home,
-    mode: CleaningMode = "fixed",
-    timestep: float = 2.0,
-    shards: int = DEFAULT_SHARDS,
-    *,
-    phenotype_mode: PhenotypeMode | None = None,
-    threads: int | None = None,
-) -> dict:
-    """Write `lake/cohorts/{ihm_48h,phenotyping}` and `lake/features/{timeseries_ihm,timeseries_pheno}`,
-    one `shard=k` directory per shard (each table swapped in atomically once every shard is done), and
-    publish the four views. The SQL cohorts are built first when `cohorts.icu_stays` is missing.
-
-    Returns rows per table, IHM positives, the per-shard stats and the wall time.
-    """
-    start = time.perf_counter()
-    if not home.table_dir("cohorts", "icu_stays").is_dir():
-        build_cohorts(home, shards)
-    names = [*TASK_COHORTS, *FEATURE_TABLES]
-    rows = dict.fromkeys(names, 0)
-    per_shard = []
-    con = open_lake(home, threads=threads)
-    try:
-        with contextlib.ExitStack() as stack:  # every table swapped in only when all shards succeeded
-            tmp_dirs = {n: stack.enter_context(atomic_dir(home.table_dir(SCHEMA_OF[n], n))) for n in names}
-            for shard in range(shards):
-                frames = build_task_frames(home, shard, shards, mode, timestep, phenotype_mode, con=con)
-                for name in names:
-                    rows[name] += write_shard(con, name, frames.table(name), tmp_dirs[name] / f"shard={shard}")
-                per_shard.append(frames.stats)
-    finally:
-        con.close()
-    for name in names:
-        publish(home, SCHEMA_OF[name], name)
-    return {
-        **rows,
-        "ihm_positives": sum(s["ihm_positives"] for s in per_shard),
-        "stays": sum(s["stays"] for s in per_shard),
-        "n_unseen": sum(s["n_unseen_pheno"] for s in per_shard),
-        "mode": mode, "phenotype_mode": phenotype_mode or mode, "timestep": timestep, "shards": shards,
-        "per_shard": per_shard, "seconds": round(time.perf_counter() - start, 3),
-    }

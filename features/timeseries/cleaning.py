@@ -22,7 +22,7 @@ from typing import Literal
 
 import polars as pl
 
-from features.resources import discretizer_config, ready_item_map, variable_ranges
+from features.mimic3_benchmarks import discretizer_config, ready_item_map, variable_ranges
 
 CleaningMode = Literal["fixed", "faithful"]
 CLEANING_MODES: tuple[str, ...] = ("fixed", "faithful")

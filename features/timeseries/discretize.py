@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from features.resources import discretizer_config
+from features.mimic3_benchmarks import discretizer_config
 from features.timeseries.layout import CHANNELS, COLUMNS, EPS
 
 IHM_HOURS = 48.0
@@ -116,6 +116,27 @@ def timeseries_pheno(
     periods = _los_hours(stays.lazy()).join(keep, on="stay_id") \
         .select("stay_id", pl.col("los_hours").round(6).alias("period_hours"))
     return discretize(rows, periods, timestep=timestep, horizon_hours=None, dtype=dtype)
+
+
+def step_inputs(
+    events: pl.LazyFrame | pl.DataFrame,
+    stays: pl.LazyFrame | pl.DataFrame,
+    task: str,
+    timestep: float = 2.0,
+) -> pl.DataFrame:
+    """stay_id, step, hours: every cleaned event that enters the task's grid (`ihm` or `pheno`), with the step
+    whose values it sets. Its time is an input of that step and, through forward filling, of every later one:
+    what the feature store's as-of audit checks each step's as-of against (features.store.audit)."""
+    if task == "ihm":
+        rows = _ihm_rows(events, stays)
+        periods = _periods(stays.lazy(), timestep, IHM_HOURS)
+    elif task == "pheno":
+        rows = _pheno_rows(events, stays)
+        periods = _periods(_los_hours(stays.lazy()).select("stay_id", pl.col("los_hours").round(6)
+                                                           .alias("period_hours")), timestep, None)
+    else:
+        raise ValueError(f"task must be ihm or pheno, got {task!r}")
+    return _binned_codes(rows, periods, timestep).select("stay_id", "step", "hours").collect()
 
 
 def _ihm_rows(events, stays) -> pl.LazyFrame:

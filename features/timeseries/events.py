@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from features.resources import mimic_iv_item_map
+from features.mimic3_benchmarks import mimic_iv_item_map
 
 SQL_PATH = Path(__file__).with_name("events.sql")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")

@@ -7,7 +7,7 @@ then one `mask-><channel>` column per channel.
 
 from __future__ import annotations
 
-from features.resources import discretizer_config
+from features.mimic3_benchmarks import discretizer_config
 
 EPS = 1e-6  # the reference's tolerance in bin and window arithmetic
 

@@ -32,9 +32,9 @@ def _cohort_asset(name: str) -> dg.AssetsDefinition:
               description=describe_cohort(name),
               check_specs=[dg.AssetCheckSpec("keys_not_null", asset=key,
                                              description="subject_id, hadm_id and stay_id are never null")])
-    def cohort(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
+    def cohort(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource, shards: dg.ResourceParam[int]):
         home = clinfuse.open_home(context)
-        rows = build_cohort(home, name, clinfuse.shards)
+        rows = build_cohort(home, name, shards)
         with catalog(home, write=False) as con:
             nulls = con.execute(f"SELECT count(*) FROM cohorts.{name} WHERE subject_id IS NULL "
                                 f"OR hadm_id IS NULL OR stay_id IS NULL").fetchone()[0]

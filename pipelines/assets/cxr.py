@@ -10,12 +10,14 @@ from features.cxr.pairing import build_pairs
 from features.cxr.tensors import build_tensors
 from features.progress import Progress, count_rows
 from features.weights import NO_SOURCE
-from pipelines.partitions import shard_partitions
+from pipelines.partitions import shard_partitions, write_partitions
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import open_lake, publish, write_frame
+from warehouse.lake import ShardedTable
 
 CODE_VERSION = "1"
 PAIR_TABLES = {"ihm": "cxr_pairs_ihm", "pheno": "cxr_pairs_pheno"}
+PAIR_SHARDS = [ShardedTable("features", t, "subject_id, stay_id") for t in PAIR_TABLES.values()]
+TENSOR_SHARDS = [ShardedTable("features", t, "subject_id, dicom_id") for t in ("cxr_tensors", "cxr_failures")]
 
 
 class PairingConfig(dg.Config):
@@ -49,20 +51,15 @@ def build_cxr_assets(shards: int) -> list:
     @dg.multi_asset(specs=pair_specs, name="cxr_pairs", backfill_policy=policy, can_subset=False)
     def cxr_pairs(context: dg.AssetExecutionContext, config: PairingConfig, clinfuse: ClinfuseResource):
         home = clinfuse.open_home(context)
-        counts = {t: {"partial": 0, "paired": 0} for t in PAIR_TABLES}
-        con = open_lake(home)
-        try:
-            for key in context.partition_keys:
-                for task, table in PAIR_TABLES.items():
-                    frame, stats = build_pairs(home, task, int(key), clinfuse.shards, tuple(config.views), con=con)
-                    write_frame(con, frame, home.table_dir("features", table) / f"shard={key}",
-                                order_by="subject_id, stay_id")
-                    counts[task]["partial"] += stats["partial"]
-                    counts[task]["paired"] += stats["paired"]
-        finally:
-            con.close()
+
+        def build(con, shard: int, shards: int):
+            built = {t: build_pairs(home, t, shard, shards, tuple(config.views), con=con) for t in PAIR_TABLES}
+            return ({PAIR_TABLES[t]: frame for t, (frame, _) in built.items()},
+                    {f"{t}_{k}": stats[k] for t, (_, stats) in built.items() for k in ("partial", "paired")})
+
+        written = write_partitions(context, home, PAIR_SHARDS, build)
+        counts = {t: {k: written.total(f"{t}_{k}") for k in ("partial", "paired")} for t in PAIR_TABLES}
         for task, table in PAIR_TABLES.items():
-            publish(home, "features", table)
             c = counts[task]
             yield dg.MaterializeResult(asset_key=["features", table], metadata={
                 **c, "paired_fraction": round(c["paired"] / c["partial"], 4) if c["partial"] else 0.0,
@@ -86,26 +83,20 @@ def build_cxr_assets(shards: int) -> list:
                     can_subset=False)
     def cxr_tensors(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
         home = clinfuse.open_home(context)
-        totals = {"images": 0, "tensors": 0, "failures": 0, "seconds": 0.0}
-        bad_shapes = 0
-        con = open_lake(home)
         bar = Progress("chest X-ray tensors", count_rows(home, "raw", "cxr_images", "path IS NOT NULL"),
                        unit="images", log=context.log.info)
+
+        def build(con, shard: int, shards: int):
+            tensors, failures, stats = build_tensors(home, shard, shards, con=con, progress=bar)
+            bad = tensors.filter((tensors["height"] != 224) | (tensors["width"] != 224)).height
+            return {"cxr_tensors": tensors, "cxr_failures": failures}, {**stats, "wrong_shape": bad}
+
         try:
-            for key in context.partition_keys:
-                tensors, failures, stats = build_tensors(home, int(key), clinfuse.shards, con=con, progress=bar)
-                bad_shapes += tensors.filter((tensors["height"] != 224) | (tensors["width"] != 224)).height
-                write_frame(con, tensors, home.table_dir("features", "cxr_tensors") / f"shard={key}",
-                            order_by="subject_id, dicom_id")
-                write_frame(con, failures, home.table_dir("features", "cxr_failures") / f"shard={key}",
-                            order_by="subject_id, dicom_id")
-                for k in totals:
-                    totals[k] += stats[k]
+            written = write_partitions(context, home, TENSOR_SHARDS, build)
         finally:
-            con.close()
             bar.close()
-        for table in ("cxr_tensors", "cxr_failures"):
-            publish(home, "features", table)
+        totals = {k: written.total(k) for k in ("images", "tensors", "failures", "seconds")}
+        bad_shapes = written.total("wrong_shape")
         rate = totals["images"] / totals["seconds"] if totals["seconds"] else 0.0
         yield dg.MaterializeResult(asset_key=["features", "cxr_tensors"], metadata={
             "rows": totals["tensors"], "images_per_second": round(rate, 1), "shape": "224 x 224 uint8"})
@@ -126,24 +117,21 @@ def build_cxr_assets(shards: int) -> list:
         policy = config.weights or clinfuse.weights_policy()
         # one model instance for every shard of the run; none when there is no image to embed
         model = load_densenet(policy) if images_to_embed(home) else (None, NO_SOURCE)
-        rows, seconds, nan_rows, device = 0, 0.0, 0, ""
-        con = open_lake(home)
         bar = Progress("DenseNet121 embeddings", count_rows(home, "features", "cxr_tensors"), unit="images",
                        log=context.log.info)
+
+        def build(con, shard: int, shards: int):
+            frame, stats = build_embeddings(load_tensors(home, shard, shards), device=config.device,
+                                            batch_size=config.batch_size, use_clahe=config.use_clahe, model=model,
+                                            progress=bar)
+            return {key.path[1]: frame}, {**stats, "nan_rows": _nan_rows(frame)}
+
         try:
-            for part in context.partition_keys:
-                frame, stats = build_embeddings(load_tensors(home, int(part), clinfuse.shards), device=config.device,
-                                                batch_size=config.batch_size, use_clahe=config.use_clahe, model=model,
-                                                progress=bar)
-                nan_rows += _nan_rows(frame)
-                rows += write_frame(con, frame, home.table_dir(*key.path) / f"shard={part}",
-                                    order_by="subject_id, dicom_id")
-                seconds += stats["seconds"]
-                device = stats["device"]
+            written = write_partitions(context, home, [ShardedTable(*key.path, "subject_id, dicom_id")], build)
         finally:
-            con.close()
             bar.close()
-        publish(home, *key.path)
+        rows, seconds, nan_rows = written.rows[key.path[1]], written.total("seconds"), written.total("nan_rows")
+        device = written.stats[-1]["device"] if written.stats else ""
         yield dg.MaterializeResult(metadata={
             "rows": rows, "weights_source": model[1], "device": device,
             "images_per_second": round(rows / seconds, 1) if seconds else 0.0,

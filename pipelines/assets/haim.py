@@ -4,14 +4,14 @@ import warnings as warnings_module
 
 import dagster as dg
 
-from features.haim.build import CXR_TABLE, HAIM_SQL_FILES, build_haim, haim_table_name
+from features.haim.build import CXR_TABLE, HAIM_ORDER_BY, HAIM_SQL_FILES, build_haim, haim_table_name
 from features.haim.cohort import build_haim_samples, describe_haim_samples
 from features.haim.cohort import sql_path as haim_samples_sql_path
 from features.haim.layout import MODES
 from pipelines.assets.sqldeps import sql_deps
-from pipelines.partitions import shard_partitions
+from pipelines.partitions import shard_partitions, write_partitions
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import open_lake, publish, write_frame
+from warehouse.lake import ShardedTable
 
 CODE_VERSION = "1"
 _SAMPLE_INPUTS = sql_deps(haim_samples_sql_path(), produces=("cohorts", "haim_samples"))  # what its SQL reads
@@ -19,8 +19,9 @@ _SAMPLE_INPUTS = sql_deps(haim_samples_sql_path(), produces=("cohorts", "haim_sa
 
 @dg.asset(key=["cohorts", "haim_samples"], group_name="cohorts", code_version=CODE_VERSION, deps=_SAMPLE_INPUTS,
           kinds={"duckdb", "sql"}, description=describe_haim_samples())
-def haim_samples(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -> dg.MaterializeResult:
-    rows = build_haim_samples(clinfuse.open_home(context), clinfuse.shards)
+def haim_samples(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource,
+                 shards: dg.ResourceParam[int]) -> dg.MaterializeResult:
+    rows = build_haim_samples(clinfuse.open_home(context), shards)
     return dg.MaterializeResult(metadata={"rows": rows})
 
 
@@ -45,23 +46,23 @@ def _haim_asset(mode: str, shards: int, deps: list) -> dg.AssetsDefinition:
                                                          "is null)")])
     def haim(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
         home = clinfuse.open_home(context)
-        rows, warnings, sources, missing = 0, set(), set(), {}
-        con = open_lake(home)
-        try:
-            for part in context.partition_keys:
-                with warnings_module.catch_warnings():  # reported once below, through the Dagster log
-                    warnings_module.simplefilter("ignore")
-                    frame, stats = build_haim(home, int(part), clinfuse.shards, mode, con=con)
-                rows += write_frame(con, frame, home.table_dir(*key.path) / f"shard={part}",
-                                    order_by="subject_id, prediction_time, sample_id")
-                warnings.update(w for w in stats["warnings"] if " lacks images of " not in w)
-                for block in ("cxr_weights_source", "notes_weights_source"):
-                    sources.update(stats.get(block, []))
-                for group, n in stats["missing_embeddings"].items():
-                    missing[group] = missing.get(group, 0) + n
-        finally:
-            con.close()
-        publish(home, *key.path)
+        table = key.path[1]
+
+        def build(con, shard: int, shards: int):
+            with warnings_module.catch_warnings():  # reported once below, through the Dagster log
+                warnings_module.simplefilter("ignore")
+                frame, stats = build_haim(home, shard, shards, mode, con=con)
+            return {table: frame}, stats
+
+        written = write_partitions(context, home, [ShardedTable("features", table, HAIM_ORDER_BY)], build)
+        rows = written.rows[table]
+        warnings = {w for stats in written.stats for w in stats["warnings"] if " lacks images of " not in w}
+        sources = {s for stats in written.stats for block in ("cxr_weights_source", "notes_weights_source")
+                   for s in stats.get(block, [])}
+        missing = {}
+        for stats in written.stats:
+            for group, n in stats["missing_embeddings"].items():
+                missing[group] = missing.get(group, 0) + n
         for message in sorted(warnings):
             context.log.warning(message)
         yield dg.MaterializeResult(metadata={

@@ -27,11 +27,12 @@ FRAME_DEPS = [dg.AssetKey(source.split("/")) for source in FRAME_INPUTS]
 
 @dg.asset(key=["cohorts", "m3h_tasks"], group_name="cohorts", deps=TASKS_DEPS, code_version=TASKS_CODE,
           kinds={"duckdb", "sql"}, description=describe_m3h_tasks())
-def m3h_tasks(clinfuse: ClinfuseResource) -> dg.MaterializeResult:
+def m3h_tasks(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource,
+              shards: dg.ResourceParam[int]) -> dg.MaterializeResult:
     from features.m3h.tasks import build_m3h_tasks, label_summary
 
-    home = clinfuse.open_home()
-    rows = build_m3h_tasks(home, clinfuse.shards)
+    home = clinfuse.open_home(context)
+    rows = build_m3h_tasks(home, shards)
     summary = label_summary(home)
     return dg.MaterializeResult(metadata={
         "rows": rows, "labels_all_samples": dg.MetadataValue.json({k: v for k, v in summary.items() if k != "rows"}),
@@ -43,7 +44,8 @@ def m3h_tasks(clinfuse: ClinfuseResource) -> dg.MaterializeResult:
           description="One row per HAIM sample: the HAIM embedding blocks of features.haim (tabular, time series, "
                       "vision, language; NULL where the source had nothing before the image time), the M3H task "
                       "labels of cohorts.m3h_tasks, the subject's split and sex/age/race for subgroups.")
-def m3h_frame(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -> dg.MaterializeResult:
+def m3h_frame(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource,
+              shards: dg.ResourceParam[int]) -> dg.MaterializeResult:
     from features.m3h.frame import write_m3h_frame
 
     summary = write_m3h_frame(clinfuse.open_home())
@@ -51,7 +53,7 @@ def m3h_frame(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -> 
     return dg.MaterializeResult(
         metadata={**{k: v for k, v in summary.items() if not isinstance(v, dict)},
                   "train_prevalence": dg.MetadataValue.json(summary["tasks"]),
-                  "build_settings": dg.MetadataValue.json({"haim_table": "features.haim", "shards": clinfuse.shards}),
+                  "build_settings": dg.MetadataValue.json({"haim_table": "features.haim", "shards": shards}),
                   "input_data_versions": dg.MetadataValue.json(inputs)},
         data_version=dg.DataVersion(summary["fingerprint"]))
 

@@ -34,7 +34,8 @@ class M3tlmFrameConfig(dg.Config):
 
 @dg.asset(key=["frames", "m3tlm"], group_name="frames", deps=FRAME_DEPS, code_version=FRAME_CODE,
           kinds={"duckdb", "parquet"}, description=DESCRIPTION)
-def m3tlm_frame(context: dg.AssetExecutionContext, config: M3tlmFrameConfig, clinfuse: ClinfuseResource):
+def m3tlm_frame(context: dg.AssetExecutionContext, config: M3tlmFrameConfig, clinfuse: ClinfuseResource,
+                shards: dg.ResourceParam[int]):
     from features.m3tlm.frame import FrameSettings, describe_frame, write_frame
 
     settings = FrameSettings(**config.model_dump())
@@ -42,7 +43,7 @@ def m3tlm_frame(context: dg.AssetExecutionContext, config: M3tlmFrameConfig, cli
     inputs = {key.to_user_string(): _latest(context, key).get("data_version") for key in FRAME_DEPS}
     return dg.MaterializeResult(
         metadata={**{k: v for k, v in summary.items() if not isinstance(v, dict)},
-                  "build_settings": dg.MetadataValue.json({**summary["settings"], "shards": clinfuse.shards}),
+                  "build_settings": dg.MetadataValue.json({**summary["settings"], "shards": shards}),
                   "input_data_versions": dg.MetadataValue.json(inputs),
                   "rules": dg.MetadataValue.md(describe_frame())},
         data_version=dg.DataVersion(summary["fingerprint"]))

@@ -18,7 +18,7 @@ from pipelines.resources import ClinfuseResource
 from warehouse.versions import source_version
 
 MODELS_CODE = source_version(*MODEL_SOURCES)
-FRAMES_CODE = source_version("features/frames.py", "features/store")
+FRAMES_CODE = source_version("features/frames.py", "features/tasks.py", "features/store")
 FUSIONS = ("medfuse", "tsfusion")  # they start from the stage-1 models
 
 
@@ -77,13 +77,13 @@ def _frame_asset(task: str) -> dg.AssetsDefinition:
 
     @dg.asset(key=["frames", task], group_name="frames", deps=deps, code_version=FRAMES_CODE,
               kinds={"duckdb", "parquet"}, description=spec.description)
-    def frame(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
+    def frame(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource, shards: dg.ResourceParam[int]):
         from features.frames import write_task_frame
 
         home = clinfuse.open_home()
         inputs = {key.to_user_string(): _latest(context, key) for key in deps}
         ts = inputs.get(f"features/timeseries_{task}", {}).get("metadata", {})
-        settings = {"mode": ts.get("mode"), "timestep_hours": ts.get("timestep_hours"), "shards": clinfuse.shards}
+        settings = {"mode": ts.get("mode"), "timestep_hours": ts.get("timestep_hours"), "shards": shards}
         summary = write_task_frame(home, task)
         return dg.MaterializeResult(
             metadata={**{k: v for k, v in summary.items() if not isinstance(v, dict)},

@@ -10,22 +10,25 @@ from features.notes.build import (
     CHUNK_EMBEDDINGS_TABLE,
     CHUNKS_TABLE,
     NOTE_EMBEDDINGS_TABLE,
+    ORDER_BY,
     build_note_chunks,
     build_note_embeddings,
     chunks_to_embed,
     notes_to_embed,
-    open_lake,
-    write_shard,
 )
 from features.notes.tokenizer import load_tokenizer
 from features.progress import Progress, count_rows
 from features.weights import NO_SOURCE, weights_policy
-from pipelines.partitions import shard_partitions
+from pipelines.partitions import shard_partitions, write_partitions
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import publish
+from warehouse.lake import ShardedTable
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer runs before any worker fork
 CODE_VERSION = "1"
+def _sharded(table: tuple[str, str]) -> ShardedTable:
+    return ShardedTable(*table, ORDER_BY[table[1]])
+
+
 _NOTE_INPUTS = [dg.AssetKey(["raw", "note_discharge"]), dg.AssetKey(["raw", "note_radiology"])]
 
 
@@ -63,19 +66,15 @@ def build_notes_assets(shards: int) -> list:
         # no note in the source: empty tables, no tokenizer loaded (strict weights are needed only to embed)
         tokenizer, source = (load_tokenizer(_model(config, clinfuse), _policy(config, clinfuse))
                              if notes_to_embed(home) else (None, NO_SOURCE))
-        totals = {"notes": 0, "empty_notes": 0, "chunks": 0, "seconds": 0.0}
-        con = open_lake(home)
-        try:
-            with Progress("note chunks", len(context.partition_keys), unit="shards", log=context.log.info) as bar:
-                for key in context.partition_keys:
-                    built = build_note_chunks(home, int(key), clinfuse.shards, tokenizer, con=con)
-                    write_shard(con, "note_chunks", built.chunks, home.table_dir(*CHUNKS_TABLE) / f"shard={key}")
-                    for k in totals:
-                        totals[k] += built.stats[k]
-                    bar.update(1)
-        finally:
-            con.close()
-        publish(home, *CHUNKS_TABLE)
+
+        with Progress("note chunks", len(context.partition_keys), unit="shards", log=context.log.info) as bar:
+            def build(con, shard: int, shards: int):
+                built = build_note_chunks(home, shard, shards, tokenizer, con=con)
+                bar.update(1)
+                return {CHUNKS_TABLE[1]: built.chunks}, built.stats
+
+            written = write_partitions(context, home, [_sharded(CHUNKS_TABLE)], build)
+        totals = {k: written.total(k) for k in ("notes", "empty_notes", "chunks", "seconds")}
         rate = totals["chunks"] / totals["seconds"] if totals["seconds"] else 0.0
         return dg.MaterializeResult(metadata={**totals, "chunks_per_second": round(rate, 1),
                                               "tokenizer_source": source})
@@ -91,24 +90,21 @@ def build_notes_assets(shards: int) -> list:
         bert = get_bert(_model(config, clinfuse), _policy(config, clinfuse), config.pooling) \
             if chunks_to_embed(home) else None  # nothing to embed: no model loaded
         weights_source = bert[2] if bert else NO_SOURCE
-        rows = {CHUNK_EMBEDDINGS_TABLE: 0, NOTE_EMBEDDINGS_TABLE: 0}
-        seconds, device = 0.0, ""
-        con = open_lake(home)
         bar = Progress("note embeddings", count_rows(home, *CHUNKS_TABLE), unit="chunks", log=context.log.info)
+
+        def build(con, shard: int, shards: int):
+            built = build_note_embeddings(home, shard, shards, pooling=config.pooling, device=config.device,
+                                          batch_size=config.batch_size, bert=bert, con=con, progress=bar)
+            return {CHUNK_EMBEDDINGS_TABLE[1]: built.chunks, NOTE_EMBEDDINGS_TABLE[1]: built.notes}, built.stats
+
+        tables = (CHUNK_EMBEDDINGS_TABLE, NOTE_EMBEDDINGS_TABLE)
         try:
-            for key in context.partition_keys:
-                built = build_note_embeddings(home, int(key), clinfuse.shards, pooling=config.pooling,
-                                              device=config.device, batch_size=config.batch_size, bert=bert, con=con,
-                                              progress=bar)
-                for table, frame in ((CHUNK_EMBEDDINGS_TABLE, built.chunks), (NOTE_EMBEDDINGS_TABLE, built.notes)):
-                    rows[table] += write_shard(con, table[1], frame, home.table_dir(*table) / f"shard={key}")
-                seconds += built.stats["seconds"]
-                device = built.stats["device"]
+            written = write_partitions(context, home, [_sharded(t) for t in tables], build)
         finally:
-            con.close()
             bar.close()
-        for table in rows:
-            publish(home, *table)
+        rows = {t: written.rows[t[1]] for t in tables}
+        seconds = written.total("seconds")
+        device = written.stats[-1]["device"] if written.stats else ""
         for table, n in rows.items():
             rate = rows[CHUNK_EMBEDDINGS_TABLE] / seconds if seconds else 0.0
             yield dg.MaterializeResult(asset_key=list(table), metadata={

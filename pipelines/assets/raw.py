@@ -58,10 +58,10 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
                      dg.AssetCheckSpec("manifest_rows", asset=key,
                                        description="row count equals the known release's manifest (warning)")],
     )
-    def raw_table(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
+    def raw_table(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource, shards: dg.ResourceParam[int]):
         home = clinfuse.open_home()
         layout = clinfuse.layouts().get(table.source)
-        result = ingest_table(home, table, layout, shards=clinfuse.shards)
+        result = ingest_table(home, table, layout, shards=shards)
         publish_raw(home, [table.name])
         context.log.info(f"raw.{table.name}: {result.rows} rows ({result.status})")
         # the file's content is the data version: an unchanged file re-ingested leaves everything downstream up to date
@@ -73,9 +73,9 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
 
 @dg.asset(key=["raw", "cxr_images"], group_name="raw", code_version=INGEST_CODE_VERSION,
           kinds={"parquet"}, description="Every MIMIC-CXR-JPG image file with its size and a readable flag.")
-def raw_cxr_images(clinfuse: ClinfuseResource) -> dg.MaterializeResult:
+def raw_cxr_images(clinfuse: ClinfuseResource, shards: dg.ResourceParam[int]) -> dg.MaterializeResult:
     home = clinfuse.open_home()
-    result = ingest_cxr_images(home, clinfuse.layouts().get("mimic_cxr"), clinfuse.shards)
+    result = ingest_cxr_images(home, clinfuse.layouts().get("mimic_cxr"), shards)
     publish_raw(home, ["cxr_images"])
     return dg.MaterializeResult(metadata={"rows": result.rows, "status": result.status})
 

@@ -5,17 +5,18 @@ from typing import Literal
 import dagster as dg
 import polars as pl
 
-from features.resources import phenotype_names
+from features.mimic3_benchmarks import phenotype_names
 from features.splits import make_splits, reference_splits, split_fractions, subjects_in_several_splits
-from features.timeseries.build import SCHEMA_OF, build_task_frames, describe_cohort, write_shard
+from features.timeseries.build import ORDER_BY, SCHEMA_OF, build_task_frames, describe_cohort
 from features.timeseries.layout import CONTINUOUS_COLUMNS
 from features.timeseries.normalizer import empty_training_split, fit_normalizer
-from pipelines.partitions import shard_partitions
+from pipelines.partitions import shard_partitions, write_partitions
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import ClinfuseError, open_lake, parquet_glob, publish
+from warehouse.lake import ClinfuseError, ShardedTable, parquet_glob
 
 CODE_VERSION = "1"
 TABLES = ("ihm_48h", "phenotyping", "timeseries_ihm", "timeseries_pheno")
+SHARDED_TABLES = [ShardedTable(SCHEMA_OF[t], t, ORDER_BY[t]) for t in TABLES]
 _DESCRIPTIONS = {
     "ihm_48h": describe_cohort("ihm_48h"),
     "phenotyping": describe_cohort("phenotyping"),
@@ -51,23 +52,15 @@ def build_timeseries_assets(shards: int) -> list:
     def medfuse_task_tables(context: dg.AssetExecutionContext, config: TimeseriesConfig, clinfuse: ClinfuseResource):
         home = clinfuse.open_home(context)
         phenotype_mode = None if config.phenotype_mode == "same" else config.phenotype_mode
-        totals = dict.fromkeys(TABLES, 0)
-        positives, unseen = 0, 0
-        con = open_lake(home)
-        try:
-            for key in context.partition_keys:
-                frames = build_task_frames(home, int(key), clinfuse.shards, config.mode, config.timestep_hours,
-                                           phenotype_mode, con=con)
-                for name in TABLES:
-                    target = home.table_dir(SCHEMA_OF[name], name) / f"shard={key}"
-                    totals[name] += write_shard(con, name, frames.table(name), target)
-                positives += frames.stats["ihm_positives"]
-                unseen += frames.stats["n_unseen_pheno"]
-                context.log.info(f"shard {key}: {frames.stats['stays']} stays, {frames.stats['ihm_48h']} IHM samples")
-        finally:
-            con.close()
-        for name in TABLES:
-            publish(home, SCHEMA_OF[name], name)
+
+        def build(con, shard: int, shards: int):
+            frames = build_task_frames(home, shard, shards, config.mode, config.timestep_hours, phenotype_mode,
+                                       con=con)
+            context.log.info(f"shard {shard}: {frames.stats['stays']} stays, {frames.stats['ihm_48h']} IHM samples")
+            return {name: frames.table(name) for name in TABLES}, frames.stats
+
+        written = write_partitions(context, home, SHARDED_TABLES, build)
+        totals, positives, unseen = written.rows, written.total("ihm_positives"), written.total("n_unseen_pheno")
         pheno_prevalence = _phenotype_prevalence(home)
         settings = {"mode": config.mode, "timestep_hours": config.timestep_hours,
                     "shards_built": ",".join(context.partition_keys)}

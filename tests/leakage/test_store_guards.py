@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from features.store import (
+    REGISTRY,
     audit_store,
     check_frame,
     cohort_entities,
@@ -20,7 +21,7 @@ from features.store import (
     leakage_rows,
     subjects_crossing_splits,
 )
-from features.store.registry import FeatureGroup, FeatureView, Registry
+from features.store.model import FeatureGroup, FeatureView, Registry
 from warehouse.lake import ClinfuseError, write_arrow
 
 T = datetime(2150, 1, 1, 12)
@@ -149,8 +150,60 @@ def test_training_frames_of_the_synthetic_store_are_clean(materialised, cohort, 
     assert frame_report(shorter)["guards"]["leakage_rows"] == 0
 
 
-def test_audit_store_on_the_synthetic_store(materialised):
+# ---------------------------------------------------------------- the as-of audit of the feature tables
+
+
+def test_the_store_audit_passes_on_the_synthetic_store(materialised):
     home, _ = materialised
     audit = audit_store(home)
-    assert audit["leakage_rows"] == 0 and audit["crossing_subjects"] == 0
-    assert {"ihm", "pheno"} <= set(audit["frames"])
+    assert audit["violations"] == 0 and audit["crossing_subjects"] == 0, audit
+    feature_views = [v.name for v in REGISTRY if not v.is_label]
+    assert sorted(audit["views"]) == sorted(feature_views) and audit["skipped"] == []
+    for name, result in audit["views"].items():  # not vacuous: rows were checked, their inputs found
+        assert result["rows_checked"] > 0 and result["missing_inputs"] == 0, (name, result)
+
+
+@pytest.fixture(scope="module")
+def leaking_home(materialised, tmp_path_factory):
+    """A copy of the synthetic store whose as-of columns were made earlier than the data the rows use."""
+    import shutil
+
+    from warehouse.lake import Home, parquet_glob
+
+    home = Home.open(tmp_path_factory.mktemp("leaking") / "home")
+    shutil.rmtree(home.lake)
+    shutil.copytree(materialised[0].lake, home.lake)
+
+    def rewrite(schema, table, **columns):
+        frame = pl.read_parquet(parquet_glob(home.table_dir(schema, table)), hive_partitioning=True)
+        write_arrow(home, schema, table, frame.with_columns(**columns).to_arrow(), partition_by_shard=True)
+
+    intime = pl.read_parquet(parquet_glob(home.table_dir("cohorts", "ihm_48h")), hive_partitioning=True) \
+        .select("stay_id", "intime")
+    ts = pl.read_parquet(parquet_glob(home.table_dir("features", "timeseries_ihm")), hive_partitioning=True)
+    # as-of = the start of the step, as if the latest event of the step were forgotten
+    ts = ts.join(intime, on="stay_id").with_columns(
+        pl.when(pl.col("asof_time").is_not_null()).then(pl.col("intime") + pl.duration(hours=2 * pl.col("step")))
+        .alias("asof_time")).drop("intime")
+    write_arrow(home, "features", "timeseries_ihm", ts.to_arrow(), partition_by_shard=True)
+    rewrite("embeddings", "cxr_densenet121_chex", study_datetime=pl.col("study_datetime") - pl.duration(hours=1))
+    rewrite("embeddings", "notes_clinicalbert_notes", available_time=pl.col("charttime"))  # storetime ignored
+    return home
+
+
+def test_the_store_audit_fails_on_deliberately_leaking_tables(leaking_home):
+    audit = audit_store(leaking_home)
+    views = audit["views"]
+    leaking = {"timeseries_ihm", "cxr_densenet121_chex", "cxr_densenet121_chex_by_image", "notes_clinicalbert_notes"}
+    assert {name for name, result in views.items() if result["violations"]} == leaking
+    assert audit["violations"] == sum(views[name]["violations"] for name in leaking)
+    example = views["cxr_densenet121_chex"]["example"]
+    assert pl.Series([example["input_time"]]).str.to_datetime()[0] - pl.Series([example["asof"]]).str.to_datetime()[0] \
+        == timedelta(hours=1)
+    assert views["cxr_densenet121_chex"]["violations"] == views["cxr_densenet121_chex"]["rows_checked"]
+
+
+def test_audit_store_reports_what_it_skipped(home):
+    audit = audit_store(home)
+    assert audit["views"] == {} and audit["violations"] == 0
+    assert "timeseries_ihm" in audit["skipped"] and "labels_ihm" not in audit["skipped"]

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from pipelines.definitions import build_assets, build_definitions, defs
 from pipelines.resources import ClinfuseResource
@@ -82,3 +83,16 @@ def test_rerun_of_one_shard_keeps_the_others(materialised, synth_root):
     with catalog(home, write=False) as con:
         after = con.execute("SELECT shard, count(*) FROM features.timeseries_pheno GROUP BY 1 ORDER BY 1").fetchall()
     assert after == before
+
+
+def test_the_shard_count_is_fixed_by_the_partitions_not_by_run_config(monkeypatch):
+    """CLINFUSE_SHARDS sizes the partitions and the `shards` resource alike; no Launchpad field can change it."""
+    monkeypatch.setenv("CLINFUSE_SHARDS", "16")
+    graph_defs = build_definitions(ClinfuseResource(home="unused"))
+    keys = graph_defs.resolve_asset_graph().get(dg.AssetKey(["features", "timeseries_ihm"])).partitions_def \
+        .get_partition_keys()
+    assert keys == [str(k) for k in range(16)] and graph_defs.resources["shards"] == 16
+    assert "shards" not in ClinfuseResource.model_fields
+    job = graph_defs.resolve_implicit_global_asset_job_def()
+    with pytest.raises(Exception, match="shards"):
+        dg.validate_run_config(job, {"resources": {"clinfuse": {"config": {"shards": 4}}}})

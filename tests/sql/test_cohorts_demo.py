@@ -55,16 +55,21 @@ PHENOTYPE_COUNTS = {
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from features.timeseries.build import build_all, build_task_frames
+    from features.timeseries.build import build_task_frames
+    from tests.graph import materialise
     from warehouse.cohorts import build_cohorts
     from warehouse.ingest import ingest
-    from warehouse.lake import Home
+    from warehouse.lake import DEFAULT_SHARDS, Home
     from warehouse.sources import Sources
 
     home = Home.open(tmp_path_factory.mktemp("cohorts-demo") / "home")
     ingest(home, Sources(mimic_iv=DEMO))
     counts = build_cohorts(home)
-    result = build_all(home, mode="fixed", timestep=2.0)
+    meta = materialise(home, Sources(mimic_iv=DEMO), "features/timeseries_ihm", shards=DEFAULT_SHARDS)["metadata"]
+    result = {name: meta[f"{layer}/{name}"]["rows"] for layer, name in (
+        ("cohorts", "ihm_48h"), ("cohorts", "phenotyping"), ("features", "timeseries_ihm"),
+        ("features", "timeseries_pheno"))}
+    result["ihm_positives"] = meta["cohorts/ihm_48h"]["positives"]
     hourly = build_task_frames(home, None, mode="fixed", timestep=1.0)
     return home, counts, result, hourly
 
@@ -164,7 +169,7 @@ def test_ihm_counts_and_prevalence(demo):
 def test_ihm_second_route_raw_sql(demo):
     """LoS >= 48 h and a raw event of one of the 44 item ids with a value in the first 48 h (episode rule:
     stay match, or inside [intime, outtime]; labs through the admission)."""
-    from features.resources import mimic_iv_itemids
+    from features.mimic3_benchmarks import mimic_iv_itemids
 
     home = demo[0]
     ids = ", ".join(map(str, mimic_iv_itemids()))
@@ -221,7 +226,7 @@ def test_phenotyping_counts_and_shapes(demo):
 
 
 def test_phenotype_prevalences_and_second_route(demo):
-    from features.resources import phenotype_names
+    from features.mimic3_benchmarks import phenotype_names
 
     home = demo[0]
     names = phenotype_names()

@@ -27,18 +27,26 @@ def synth_home(tmp_path_factory):
     home = Home.open(root / "home")
     ingest(home, Sources(mimic_iv=root / "src" / "mimic-iv"), shards=SHARDS)
     counts = build_cohorts(home, shards=SHARDS)
-    return home, counts
+    return home, counts, Sources(mimic_iv=root / "src" / "mimic-iv")
+
+
+def materialise_task_tables(home, sources, **kwargs) -> dict:
+    """The four tables through the Dagster asset (one ranged run over the shards): rows per table, plus
+    `unseen_warning` (the no_unseen_categories check failed)."""
+    from tests.graph import materialise
+
+    result = materialise(home, sources, "features/timeseries_ihm", shards=SHARDS, **kwargs)
+    rows = {t: result["metadata"][f"{_schema(t)}/{t}"]["rows"] for t in TABLES}
+    return {**rows, "unseen_warning": "features/timeseries_pheno:no_unseen_categories" in result["check_warnings"]}
 
 
 @pytest.fixture(scope="module")
 def built(synth_home):
-    from features.timeseries.build import build_all
-
-    home = synth_home[0]
-    first = build_all(home, mode="fixed", timestep=2.0, shards=SHARDS)
+    home, _, sources = synth_home
+    first = materialise_task_tables(home, sources)
     files_first = _lake_digests(home)
     frames_first = {t: _read(home, t) for t in TABLES}
-    second = build_all(home, mode="fixed", timestep=2.0, shards=SHARDS)
+    second = materialise_task_tables(home, sources)
     return home, first, second, files_first, frames_first
 
 
@@ -69,12 +77,12 @@ def _lake_digests(home) -> dict[str, str]:
 
 
 def test_cohorts_are_not_empty(synth_home, built):
-    _, counts = synth_home
+    counts = synth_home[1]
     _, first, _, _, _ = built
     assert counts["icu_stays"] >= 20 and counts["los"] == counts["icu_stays"]
     assert 5 <= first["ihm_48h"] <= first["phenotyping"] <= counts["icu_stays"]
     assert first["timeseries_ihm"] == 24 * first["ihm_48h"]
-    assert first["n_unseen"] == 0  # the generator writes MIMIC-IV's own GCS strings
+    assert not first["unseen_warning"]  # the generator writes MIMIC-IV's own GCS strings
 
 
 def test_union_of_shards_equals_the_all_at_once_build(synth_home):
@@ -141,7 +149,7 @@ def test_task_cohorts_have_one_row_per_sample_and_match_their_time_series(built,
     if cohort == "ihm_48h":
         assert set(c["y_true"].unique()) <= {0, 1}
     else:
-        from features.resources import phenotype_names
+        from features.mimic3_benchmarks import phenotype_names
 
         assert set(phenotype_names()) <= set(c.columns)
 
@@ -161,3 +169,47 @@ def test_ihm_cohort_agrees_with_the_library_rule(synth_home, built):
         con.close()
     assert sorted(ihm_stay_ids(events, stays)["stay_id"]) == sorted(frames["ihm_48h"]["stay_id"])
     assert sorted(pheno_stay_ids(events, stays)["stay_id"]) == sorted(frames["phenotyping"]["stay_id"])
+
+
+# ---------------------------------------------------------------- one shard count per home
+
+
+def test_a_home_built_with_4_shards_refuses_an_8_shard_run(built, monkeypatch, capsys):
+    from clinfuse.cli import main
+    from tests.graph import materialise
+    from warehouse.ingest import ingest
+    from warehouse.lake import ClinfuseError
+
+    home = built[0]
+    before = _lake_digests(home)
+    with pytest.raises(ClinfuseError, match="built with 4 subject shards, this run uses 8"):
+        materialise(home, _sources(home), "features/timeseries_ihm", shards=8)
+    with pytest.raises(ClinfuseError, match="built with 4 subject shards"):
+        ingest(home, _sources(home), shards=8)
+    monkeypatch.setenv("CLINFUSE_SHARDS", "8")  # what `clinfuse run` and the definitions read
+    assert main(["run", "--home", str(home.root), "--select", "features/timeseries_ihm"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "re-shard" in err and "CLINFUSE_SHARDS=4" in err
+    assert _lake_digests(home) == before  # nothing was written
+
+
+def test_a_rewrite_removes_stale_shard_folders_so_no_row_is_read_twice(built):
+    import shutil
+
+    from tests.graph import materialise
+
+    home, first = built[0], built[1]
+    table_dir = home.table_dir("features", "timeseries_ihm")
+    shutil.copytree(table_dir / "shard=1", table_dir / "shard=5")  # left by a larger shard count
+    assert _read(home, "timeseries_ihm").height > first["timeseries_ihm"]  # the duplicates a glob would read
+    shutil.copy(table_dir / "shard=0" / "data.parquet", table_dir / "data.parquet")  # by a whole-table write
+    materialise(home, _sources(home), "features/timeseries_ihm", shards=SHARDS)
+    assert sorted(p.name for p in table_dir.iterdir()) == [f"shard={k}" for k in range(SHARDS)]
+    frame = _read(home, "timeseries_ihm")
+    assert frame.height == first["timeseries_ihm"] and frame.select("stay_id", "step").is_duplicated().sum() == 0
+
+
+def _sources(home):
+    from warehouse.sources import resolve_sources
+
+    return resolve_sources(home)

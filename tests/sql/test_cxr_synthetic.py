@@ -17,7 +17,8 @@ SHARDS = 4
 
 @pytest.fixture(scope="module")
 def synth_home(tmp_path_factory):
-    from features.timeseries.build import build_all
+    from tests.graph import materialise
+    from warehouse.cohorts import build_cohorts
     from warehouse.ingest import ingest
     from warehouse.lake import Home
     from warehouse.sources import synthetic_sources
@@ -27,7 +28,8 @@ def synth_home(tmp_path_factory):
     generate(root / "src", patients=30, seed=5, images=True)
     home = Home.open(root / "home")
     ingest(home, synthetic_sources(root / "src"), shards=SHARDS)
-    build_all(home, shards=SHARDS)
+    build_cohorts(home, shards=SHARDS)
+    materialise(home, synthetic_sources(root / "src"), "features/timeseries_ihm", shards=SHARDS)
     return home
 
 

@@ -304,20 +304,22 @@ def test_shards_union_equals_the_all_at_once_build(home, built):
     assert_frame_equal(union, built["fixed"][0].sort("sample_id"), check_exact=False, rel_tol=1e-12, abs_tol=1e-12)
 
 
-def test_write_haim_publishes_a_deterministic_view(home):
-    from features.haim import write_haim
+def test_the_haim_asset_publishes_a_deterministic_view(home):
+    from tests.graph import materialise
     from warehouse.lake import catalog
+    from warehouse.sources import resolve_sources
 
     def digests():
         table_dir = home.table_dir("features", "haim")
         return {str(p.relative_to(table_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
                 for p in sorted(table_dir.rglob("*.parquet"))}
 
-    first = write_haim(home, mode="fixed", shards=SHARDS)
+    first = materialise(home, resolve_sources(home), "features/haim", shards=SHARDS)["metadata"]["features/haim"]
     files = digests()
-    second = write_haim(home, mode="fixed", shards=SHARDS)
+    second = materialise(home, resolve_sources(home), "features/haim", shards=SHARDS)["metadata"]["features/haim"]
     assert digests() == files and first["rows"] == second["rows"]
-    assert any("random-init" in w for w in first["warnings"])
+    assert set(files) == {f"shard={k}/data.parquet" for k in range(SHARDS)}
+    assert "random-init" in first["weights_source"]
     with catalog(home, write=False) as con:
         n, n_cohort, width = con.execute(
             "SELECT (SELECT count(*) FROM features.haim), (SELECT count(*) FROM cohorts.haim_samples), "
@@ -325,7 +327,6 @@ def test_write_haim_publishes_a_deterministic_view(home):
         leaks = con.execute("SELECT count(*) FROM features.haim WHERE asof_time > prediction_time").fetchone()[0]
     assert n == n_cohort == first["rows"] and leaks == 0
     assert width == 8 + 8 + 6 + 451 + 2084 + 2 * 768 + 1  # + the hive `shard` column
-    assert write_haim(home, mode="faithful", shards=SHARDS)["table"] == "features.haim_faithful"
 
 
 def test_one_study_time_for_haim_and_the_pairing(home):

@@ -12,6 +12,22 @@ SHARDS = 2
 HIDDEN = 32
 
 
+def tiny_bert_dir(path) -> str:
+    """A 2-layer, 32-wide random BERT with the built-in tokenizer, saved as a local model directory (what
+    NotesConfig.model / CLINFUSE_NOTES_MODEL accept): CPU-sized for tests."""
+    from transformers import BertConfig
+
+    from features.notes.bert import random_bert
+    from features.notes.tokenizer import fallback_tokenizer
+
+    tok = fallback_tokenizer()
+    config = BertConfig(vocab_size=len(tok), hidden_size=HIDDEN, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64)
+    random_bert(config).save_pretrained(path)
+    tok.save_pretrained(path)
+    return str(path)
+
+
 def _digests(home) -> dict[str, str]:
     out = {}
     for schema, table in (("features", "note_chunks"), ("embeddings", "notes_clinicalbert"),
@@ -21,13 +37,21 @@ def _digests(home) -> dict[str, str]:
     return out
 
 
+def _materialise(home, sources, model: str) -> dict:
+    """The three tables through their Dagster assets; rows per table and the chunking counts."""
+    from tests.graph import materialise
+
+    meta = materialise(home, sources, 'key:"features/note_chunks" or key:"embeddings/notes_clinicalbert"',
+                       shards=SHARDS, settings={"weights": "strict", "notes_model": model})["metadata"]
+    return {"note_chunks": meta["features/note_chunks"]["chunks"],
+            "empty_notes": meta["features/note_chunks"]["empty_notes"],
+            "notes_clinicalbert": meta["embeddings/notes_clinicalbert"]["rows"],
+            "notes_clinicalbert_notes": meta["embeddings/notes_clinicalbert_notes"]["rows"],
+            "weights_source": meta["embeddings/notes_clinicalbert"]["weights_source"]}
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from transformers import BertConfig
-
-    from features.notes.bert import random_bert
-    from features.notes.build import build_all
-    from features.notes.tokenizer import fallback_tokenizer
     from warehouse.ingest import ingest
     from warehouse.lake import Home
     from warehouse.sources import synthetic_sources
@@ -37,13 +61,10 @@ def built(tmp_path_factory):
     generate(root / "src", patients=20, seed=5, images=False, notes=True)
     home = Home.open(root / "home")
     ingest(home, synthetic_sources(root / "src"), shards=SHARDS)
-    tok = fallback_tokenizer()
-    config = BertConfig(vocab_size=len(tok), hidden_size=HIDDEN, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64)
-    bert = (tok, random_bert(config), "random-init")
-    first = build_all(home, shards=SHARDS, bert=bert, device="cpu", batch_size=8)
+    model = tiny_bert_dir(root / "tiny-bert")
+    first = _materialise(home, synthetic_sources(root / "src"), model)
     digests = _digests(home)
-    second = build_all(home, shards=SHARDS, bert=bert, device="cpu", batch_size=8)
+    second = _materialise(home, synthetic_sources(root / "src"), model)
     return home, first, second, digests
 
 
@@ -82,15 +103,15 @@ def test_embeddings_have_the_model_width_and_no_nan(built):
         assert frame["embedding"].list.len().unique().to_list() == [HIDDEN]
         matrix = np.stack(frame["embedding"].to_list())
         assert np.isfinite(matrix).all() and np.abs(matrix).sum() > 0
-        assert frame["weights_source"].unique().to_list() == ["random-init"]
+        assert frame["weights_source"].unique().to_list() == [first["weights_source"]]
+        assert first["weights_source"].startswith("local:") and first["weights_source"].endswith("tiny-bert")
     assert per_note["n_chunks"].sum() == per_chunk.height
 
 
 def test_rebuild_gives_the_same_bytes(built):
     home, first, second, digests = built
     assert digests and _digests(home) == digests
-    assert {k: v for k, v in first.items() if k not in ("per_shard", "seconds")} == \
-        {k: v for k, v in second.items() if k not in ("per_shard", "seconds")}
+    assert first == second
 
 
 def test_per_sample_vectors_on_admissions(built):

@@ -21,7 +21,7 @@ from features.haim.layout import (
     flag_columns,
     ts_column_names,
 )
-from features.haim.weights import fixed_time_weights, haim_time_weights, weighted_average
+from features.haim.time_weights import fixed_time_weights, haim_time_weights, weighted_average
 
 T0 = datetime(2150, 1, 1, 12, 0, 0)
 

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from features.labels import phenotype_labels, with_haim_48h_labels, with_length_of_stay, with_mortality
-from features.resources import phenotype_names
+from features.mimic3_benchmarks import phenotype_names
 
 
 def stays_frame(**cols):

@@ -113,3 +113,40 @@ def test_shard_staging_stays_outside_the_table_folder(home):
     assert [p.name for p in table.iterdir()] == ["shard=0"]
     with catalog(home, write=False) as cat:
         assert cat.execute("SELECT x FROM features.t").fetchall() == [(1,)]
+
+
+# ---------------------------------------------------------------- subject shards
+
+
+def test_a_home_keeps_the_shard_count_it_was_built_with(tmp_path, monkeypatch):
+    from warehouse.lake import claim_shards, home_shards, shard_count
+
+    home = Home.open(tmp_path / "home")
+    assert home_shards(home) is None
+    claim_shards(home, 8)
+    claim_shards(home, 8)  # the same count again: fine
+    assert home_shards(home) == 8
+    with pytest.raises(ClinfuseError, match=r"built with 8 subject shards, this run uses 16 .*re-shard, remove"):
+        claim_shards(home, 16)
+    # a lake from before the count was recorded: a shard=k folder at k >= n is a larger count
+    legacy = Home.open(tmp_path / "legacy")
+    (legacy.table_dir("raw", "hosp_admissions") / "shard=11").mkdir(parents=True)
+    with pytest.raises(ClinfuseError, match="built with 12 subject shards"):
+        claim_shards(legacy, 8)
+    monkeypatch.setenv("CLINFUSE_SHARDS", "16")
+    assert shard_count() == 16
+    monkeypatch.setenv("CLINFUSE_SHARDS", "sixteen")
+    with pytest.raises(ClinfuseError, match="CLINFUSE_SHARDS='sixteen'"):
+        shard_count()
+
+
+def test_stale_shard_folders_and_whole_table_files_are_removed(tmp_path):
+    from warehouse.lake import remove_stale_shards
+
+    table = tmp_path / "t"
+    for name in ("shard=0", "shard=1", "shard=2", "shard=10"):
+        (table / name).mkdir(parents=True)
+        (table / name / "data.parquet").write_bytes(b"x")
+    (table / "data.parquet").write_bytes(b"x")
+    assert remove_stale_shards(table, 2) == ["data.parquet", "shard=10", "shard=2"]
+    assert sorted(p.name for p in table.iterdir()) == ["shard=0", "shard=1"]

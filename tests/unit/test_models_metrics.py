@@ -19,7 +19,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from features.resources import PHENOTYPE_LEVELS, phenotype_names
+from features.mimic3_benchmarks import PHENOTYPE_LEVELS, phenotype_names
 from models import metrics as M
 from warehouse.lake import ClinfuseError
 

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from features.resources import phenotype_names
+from features.mimic3_benchmarks import phenotype_names
 from models import metrics as M
 from models.leaderboard import SCHEMA, leaderboard_table, write_leaderboard
 from models.published import NOT_COMPARABLE, PUBLISHED

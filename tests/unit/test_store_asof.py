@@ -316,3 +316,38 @@ def test_latest_features_errors(toy):
         latest_features("toy_absent", [1], home=toy, registry=REG)
     with pytest.raises(ClinfuseError, match="no keys"):
         latest_features("toy_latest", [], home=toy, registry=REG)
+
+
+# ---------------------------------------------------------------- time zones
+
+
+@pytest.fixture
+def tokyo(monkeypatch):
+    """The machine's local zone east of UTC (+09:00): DuckDB's default session zone is the local one."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_an_aware_prediction_time_is_taken_in_utc_whatever_the_local_zone(toy, tokyo):
+    from datetime import timezone
+
+    from features.store import leakage_rows
+
+    plus2 = timezone(timedelta(hours=2))
+    at = (h(1) + timedelta(hours=2)).replace(tzinfo=plus2)  # 03:00+02:00 = 01:00 UTC: only the h(0) row is known
+    aware = pa.table({"stay_id": pa.array([1], pa.int64()), "prediction_time": pa.array([at], pa.timestamp("us", "+02:00"))})
+    f = get_training_frame(aware, "toy_latest", home=toy, registry=REG)
+    assert col(f, "toy_latest__asof_time") == [h(0)] and col(f, "toy_latest__x") == [1.0]
+    assert col(f, "prediction_time") == [h(1)]
+    text = pa.table({"stay_id": pa.array([1], pa.int64()), "prediction_time": [at.isoformat()]})
+    assert col(get_training_frame(text, "toy_latest", home=toy, registry=REG), "toy_latest__x") == [1.0]
+    # the guard converts too: a feature at 02:00 (naive UTC) is after 03:00+02:00
+    late = pa.table({"prediction_time": pa.array([at], pa.timestamp("us", "+02:00")),
+                     "v__asof_time": pa.array([h(2)], pa.timestamp("us"))})
+    assert leakage_rows(late) == 1
+    assert leakage_rows(late.set_column(0, "prediction_time", pa.array([at.isoformat()]))) == 1

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from features.resources import discretizer_config
+from features.mimic3_benchmarks import discretizer_config
 from features.timeseries.discretize import (
     discretize,
     ihm_stay_ids,

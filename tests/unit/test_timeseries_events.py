@@ -6,7 +6,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from features.resources import mimic_iv_itemids
+from features.mimic3_benchmarks import mimic_iv_itemids
 from features.timeseries import clean_events, extract_events, timeseries_ihm
 from warehouse.tables import TABLES
 

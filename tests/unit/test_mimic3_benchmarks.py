@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from features import resources as r
+from features import mimic3_benchmarks as r
 
 CHANNELS = [
     "Capillary refill rate", "Diastolic blood pressure", "Fraction inspired oxygen",
