@@ -9,7 +9,7 @@ the rows whose as-of is earlier than one of them (`violations`, must be 0):
 | views | a row's inputs and their times |
 |---|---|
 | timeseries_ihm / _pheno | every cleaned event in a grid bin <= the row's step (its own bin, and earlier ones through forward filling): charttime |
-| cxr_tensors*, cxr_densenet121_chex*, cxr_pairs_* | the image: its study time (StudyDate + StudyTime, features.cxr.pairing.study_datetime) |
+| cxr_tensors*, cxr_densenet121_chex*, cxr_pairs_* | the image: its study time (StudyDate + StudyTime, the `study_datetime` macro of warehouse/sql/time_rules.sql) |
 | note_chunks, notes_clinicalbert* | the note: charttime, and storetime when recorded (the text exists once stored) |
 | haim | every event, image and note the HAIM builder selects for the sample (features.haim.feature_times), the own image included |
 
@@ -45,7 +45,7 @@ def _sample(con, rv: ResolvedView, columns: list[str], where: str, n: int) -> pl
 
 
 def _image_inputs(con, home: Home, rv: ResolvedView, settings: dict, n: int) -> pl.DataFrame:
-    from features.cxr.pairing import study_datetime
+    from warehouse.timerules import with_study_datetime
 
     rows = _sample(con, rv, ["dicom_id"], "dicom_id IS NOT NULL", n)
     con.register("_audit_rows", rows.select("dicom_id").to_arrow())
@@ -54,7 +54,7 @@ def _image_inputs(con, home: Home, rv: ResolvedView, settings: dict, n: int) -> 
                        "WHERE dicom_id IN (SELECT dicom_id FROM _audit_rows)").pl()
     finally:
         con.unregister("_audit_rows")
-    times = meta.select("dicom_id", study_datetime().alias("input_time"))
+    times = with_study_datetime(meta).select("dicom_id", pl.col("study_datetime").alias("input_time"))
     return rows.join(times, on="dicom_id", how="left").select("asof", "input_time")
 
 
@@ -63,10 +63,12 @@ def _note_inputs(con, home: Home, rv: ResolvedView, settings: dict, n: int) -> p
     con.register("_audit_rows", rows.select("note_id").to_arrow())
     try:
         notes = con.sql(" UNION ALL ".join(
-            f"SELECT note_id, greatest(charttime, coalesce(storetime, charttime)) AS input_time FROM raw.{t} "
+            f"SELECT note_id, charttime, storetime FROM raw.{t} "
             f"WHERE note_id IN (SELECT note_id FROM _audit_rows)" for t in ("note_discharge", "note_radiology"))).pl()
     finally:
         con.unregister("_audit_rows")
+    # the raw times the note carries (the later of the two), not the availability rule the view applies
+    notes = notes.select("note_id", pl.max_horizontal("charttime", "storetime").alias("input_time"))
     return rows.join(notes, on="note_id", how="left").select("asof", "input_time")
 
 

@@ -22,6 +22,9 @@ RUNNERS: dict[str, tuple[str, ...]] = {
     "features/haim/images.sql": ("features/haim", "features/haim_faithful"),
     "features/haim/notes.sql": ("features/haim", "features/haim_faithful"),
     "features/timeseries/events.sql": TIMESERIES,
+    "warehouse/sql/cohorts/m3h_tasks.sql": ("cohorts/m3h_tasks",),
+    "features/m3h/frame.sql": ("frames/m3h",),
+    "features/m3tlm/frame.sql": ("frames/m3tlm",),
 }
 
 
