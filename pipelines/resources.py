@@ -52,6 +52,10 @@ class ClinfuseResource(dg.ConfigurableResource):
     def layouts(self) -> dict[str, SourceLayout]:
         return detect_all(self.sources())
 
+    def source_releases(self) -> dict[str, str]:
+        """Source kind -> its release (e.g. mimic-iv-demo-2.2), as every report states its data source."""
+        return {kind: layout.release for kind, layout in self.layouts().items()}
+
 
 def resource_from_env() -> ClinfuseResource:
     """LOCAL and deployed runs differ only in these variables (the compose file sets them)."""

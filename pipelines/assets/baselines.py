@@ -10,7 +10,7 @@ from typing import Literal
 import dagster as dg
 
 from models.baselines import BASELINES, FRAMES, code_version, model_name
-from pipelines.assets.models import _latest
+from pipelines.assets.models import latest_materialization
 from pipelines.resources import ClinfuseResource
 
 # The frame assets each view reads (m3tlm and m3h frames are built by their own modules).
@@ -54,7 +54,7 @@ def _model_asset(frame: str) -> dg.AssetsDefinition:
 
         home = clinfuse.open_home()
         record = train_baselines(home, frame, profile=config.profile or clinfuse.model_profile_name(),
-                                 overrides=config.overrides(), frame_record=_latest(context, deps[0]).get("metadata"),
+                                 overrides=config.overrides(), frame_record=latest_materialization(context, deps[0]).get("metadata"),
                                  progress=context.log.info)
         context.add_output_metadata({
             "fingerprint": record["fingerprint"], "seconds": record["seconds"], "n_features": record["n_features"],
@@ -83,7 +83,7 @@ def _report_asset(frame: str) -> dg.AssetsDefinition:
         home = clinfuse.open_home()
         record = evaluate_baselines(home, model, n_bootstrap=config.n_bootstrap,
                                     subgroup_n_bootstrap=config.subgroup_n_bootstrap, seed=config.seed,
-                                    sources={k: v.release for k, v in clinfuse.layouts().items()},
+                                    sources=clinfuse.source_releases(),
                                     progress=context.log.info)
         context.add_output_metadata({**record["headline"],
                                      "report": dg.MetadataValue.path(str(home.root / record["html"]))})

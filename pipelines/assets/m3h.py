@@ -13,7 +13,7 @@ import dagster as dg
 from features.m3h.frame import INPUTS as FRAME_INPUTS
 from features.m3h.tasks import COHORT_INPUTS, RAW_INPUTS, describe_m3h_tasks
 from models.m3h.runner import SOURCES
-from pipelines.assets.models import _latest
+from pipelines.assets.models import latest_materialization
 from pipelines.resources import ClinfuseResource
 from warehouse.versions import source_version
 
@@ -49,7 +49,7 @@ def m3h_frame(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource,
     from features.m3h.frame import write_m3h_frame
 
     summary = write_m3h_frame(clinfuse.open_home())
-    inputs = {key.to_user_string(): _latest(context, key).get("data_version") for key in FRAME_DEPS}
+    inputs = {key.to_user_string(): latest_materialization(context, key).get("data_version") for key in FRAME_DEPS}
     return dg.MaterializeResult(
         metadata={**{k: v for k, v in summary.items() if not isinstance(v, dict)},
                   "train_prevalence": dg.MetadataValue.json(summary["tasks"]),
@@ -94,7 +94,7 @@ def m3h_model(context: dg.AssetExecutionContext, config: M3hModelConfig, clinfus
     from models.m3h.runner import train_m3h
 
     home = clinfuse.open_home()
-    frame = _latest(context, dg.AssetKey(["frames", "m3h"]))
+    frame = latest_materialization(context, dg.AssetKey(["frames", "m3h"]))
     record = train_m3h(home, profile=config.profile or clinfuse.model_profile_name(), overrides=config.overrides(),
                        frame_record=frame.get("metadata", {}), progress=context.log.info)
     context.add_output_metadata({
@@ -125,7 +125,7 @@ def m3h_report(context: dg.AssetExecutionContext, config: M3hReportConfig, clinf
 
     home = clinfuse.open_home()
     record = evaluate_m3h(home, model, n_bootstrap=config.n_bootstrap, subgroup_n_bootstrap=config.subgroup_n_bootstrap,
-                          seed=config.seed, sources={k: v.release for k, v in clinfuse.layouts().items()},
+                          seed=config.seed, sources=clinfuse.source_releases(),
                           progress=context.log.info)
     context.add_output_metadata({**record["headline"], "report": dg.MetadataValue.path(str(home.root / record["html"]))})
     return record

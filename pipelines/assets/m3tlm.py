@@ -12,7 +12,7 @@ import dagster as dg
 
 from features.m3tlm.frame import DESCRIPTION, INPUTS
 from models.m3tlm.runner import SOURCES
-from pipelines.assets.models import _latest
+from pipelines.assets.models import latest_materialization
 from pipelines.resources import ClinfuseResource
 from warehouse.versions import source_version
 
@@ -40,7 +40,7 @@ def m3tlm_frame(context: dg.AssetExecutionContext, config: M3tlmFrameConfig, cli
 
     settings = FrameSettings(**config.model_dump())
     summary = write_frame(clinfuse.open_home(), settings)
-    inputs = {key.to_user_string(): _latest(context, key).get("data_version") for key in FRAME_DEPS}
+    inputs = {key.to_user_string(): latest_materialization(context, key).get("data_version") for key in FRAME_DEPS}
     return dg.MaterializeResult(
         metadata={**{k: v for k, v in summary.items() if not isinstance(v, dict)},
                   "build_settings": dg.MetadataValue.json({**summary["settings"], "shards": shards}),
@@ -84,7 +84,7 @@ def m3tlm_model(context: dg.AssetExecutionContext, config: M3tlmModelConfig, cli
     from models.m3tlm.runner import train_m3tlm
 
     home = clinfuse.open_home()
-    frame = _latest(context, dg.AssetKey(["frames", "m3tlm"]))
+    frame = latest_materialization(context, dg.AssetKey(["frames", "m3tlm"]))
     record = train_m3tlm(home, profile=config.profile or clinfuse.model_profile_name(), overrides=config.overrides(),
                          frame_record=frame.get("metadata", {}), weights_policy=clinfuse.weights_policy(),
                          progress=context.log.info)
@@ -117,7 +117,7 @@ def m3tlm_report(context: dg.AssetExecutionContext, config: M3tlmReportConfig, c
 
     home = clinfuse.open_home()
     record = evaluate_m3tlm(home, model, n_bootstrap=config.n_bootstrap, seed=config.seed, device=config.device,
-                            sources={k: v.release for k, v in clinfuse.layouts().items()}, progress=context.log.info)
+                            sources=clinfuse.source_releases(), progress=context.log.info)
     context.add_output_metadata({**record["headline"], "report": dg.MetadataValue.path(str(home.root / record["html"]))})
     return record
 

@@ -61,7 +61,7 @@ class ReportConfig(dg.Config):
     device: str = "auto"
 
 
-def _latest(context: dg.AssetExecutionContext, key: dg.AssetKey) -> dict:
+def latest_materialization(context: dg.AssetExecutionContext, key: dg.AssetKey) -> dict:
     """Metadata and data version of the latest materialisation of `key` (an upstream of this asset)."""
     event = context.instance.get_latest_materialization_event(key)
     if event is None or event.asset_materialization is None:
@@ -81,7 +81,7 @@ def _frame_asset(task: str) -> dg.AssetsDefinition:
         from features.frames import write_task_frame
 
         home = clinfuse.open_home()
-        inputs = {key.to_user_string(): _latest(context, key) for key in deps}
+        inputs = {key.to_user_string(): latest_materialization(context, key) for key in deps}
         ts = inputs.get(f"features/timeseries_{task}", {}).get("metadata", {})
         settings = {"mode": ts.get("mode"), "timestep_hours": ts.get("timestep_hours"), "shards": shards}
         summary = write_task_frame(home, task)
@@ -112,7 +112,7 @@ def _model_asset(family: str, task: str) -> dg.AssetsDefinition:
     def model(context: dg.AssetExecutionContext, config: ModelConfig, clinfuse: ClinfuseResource, **stage1) -> dict:
         from models.runner import train_model
 
-        frame = _latest(context, frame_key)
+        frame = latest_materialization(context, frame_key)
         home = clinfuse.open_home()
         record = train_model(
             home, family, task, profile=config.profile or clinfuse.model_profile_name(),
@@ -147,7 +147,7 @@ def _report_asset(family: str, task: str) -> dg.AssetsDefinition:
         record = evaluate_model(home, model, n_bootstrap=config.n_bootstrap,
                                 subgroup_n_bootstrap=config.subgroup_n_bootstrap,
                                 noise_fractions=config.noise_fractions, seed=config.seed, device=config.device,
-                                sources={k: v.release for k, v in clinfuse.layouts().items()}, progress=context.log.info)
+                                sources=clinfuse.source_releases(), progress=context.log.info)
         context.add_output_metadata({**record["headline"],
                                      "report": dg.MetadataValue.path(str(home.root / record["html"])),
                                      "roc": dg.MetadataValue.md(record["roc_markdown"])})
