@@ -353,6 +353,39 @@ def test_planted_signal_mortality_and_los(medium):
     assert d[1][1] > d[0][1]
 
 
+def test_planted_signal_remaining_los(medium):
+    """M3T-LM's clean label, hospital LoS remaining 24 h after admission, follows the severity that heart
+    rate and BUN show within those 24 h (the generator before this signal gave 0.19 and 0.14)."""
+    out, _ = medium
+    iv = out / "mimic-iv"
+    con = duckdb.connect()
+    for table, itemid, floor in (("icu/chartevents", 220045, 0.3), ("hosp/labevents", 51006, 0.2)):
+        rows = con.execute(f"""
+            WITH a AS (SELECT hadm_id, admittime, dischtime - admittime - INTERVAL 24 HOUR AS remaining
+                       FROM read_csv('{iv}/hosp/admissions.csv.gz') WHERE dischtime > admittime + INTERVAL 24 HOUR),
+                 v AS (SELECT e.hadm_id, avg(e.valuenum) AS v
+                       FROM read_csv('{iv}/{table}.csv.gz', sample_size=-1) e JOIN a USING (hadm_id)
+                       WHERE e.itemid = {itemid} AND e.charttime <= a.admittime + INTERVAL 24 HOUR GROUP BY 1)
+            SELECT rank() OVER (ORDER BY v.v), rank() OVER (ORDER BY a.remaining) FROM a JOIN v USING (hadm_id)
+            """).fetchall()
+        arr = np.array(rows, dtype=float)
+        spearman = np.corrcoef(arr[:, 0], arr[:, 1])[0, 1]
+        assert len(arr) > 500 and spearman > floor, (table, itemid, len(arr), spearman)
+
+
+def test_los_distributions(medium):
+    """Hospital and ICU LoS in days stay near MIMIC-IV's (ICU median ~2 d; hospital ~6 d with an ICU stay)."""
+    out, _ = medium
+    iv = out / "mimic-iv"
+    icu, hosp_icu, hosp_ward = duckdb.connect().execute(f"""
+        SELECT (SELECT median(los) FROM read_csv('{iv}/icu/icustays.csv.gz')),
+               median(date_diff('second', a.admittime, a.dischtime) / 86400.0) FILTER (WHERE s.hadm_id IS NOT NULL),
+               median(date_diff('second', a.admittime, a.dischtime) / 86400.0) FILTER (WHERE s.hadm_id IS NULL)
+        FROM read_csv('{iv}/hosp/admissions.csv.gz') a
+        LEFT JOIN (SELECT DISTINCT hadm_id FROM read_csv('{iv}/icu/icustays.csv.gz')) s USING (hadm_id)""").fetchone()
+    assert 1.5 < icu < 3 and 5 < hosp_icu < 8 and 2 < hosp_ward < 5, (icu, hosp_icu, hosp_ward)
+
+
 def test_planted_signal_images(tmp_path):
     generate(tmp_path, patients=60, seed=11, images=True, notes=False)
     root = tmp_path / "mimic-cxr-jpg"

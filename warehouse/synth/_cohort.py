@@ -284,7 +284,8 @@ def build_cohort(streams: Streams, n_pat: int) -> Cohort:
     s_adm, s_j = expand(n_stays)
     ns = len(s_adm)
     z_s = np.where(s_j == 0, z_a[s_adm], 0.7 * z_a[s_adm] + 0.71 * rng.normal(0, 1, ns))
-    los = np.clip(np.exp(np.log(2.0) + 0.45 * z_s + 0.6 * rng.normal(0, 1, ns)), 0.5, 15.0) * DAY
+    # ICU LoS (median ~2 d, as MIMIC-IV's icustays) follows the stay's severity, which its vitals and labs show
+    los = np.clip(np.exp(np.log(2.0) + 0.6 * z_s + 0.45 * rng.normal(0, 1, ns)), 0.5, 15.0) * DAY
     los = np.round(los + rng.uniform(0, 60, ns))
     pre_ward = np.where((s_j == 0) & (rng.random(ns) < 0.45), rng.uniform(2, 48, ns) * H, 0.0)
     gap = np.where(s_j > 0, rng.uniform(12, 96, ns) * H, 0.0)
@@ -304,10 +305,13 @@ def build_cohort(streams: Streams, n_pat: int) -> Cohort:
     np.maximum.at(last_stay, s_adm, np.arange(ns))
     last_out_rel = at(out_rel, last_stay, 0.0)
     in_icu_death = died & has_icu & (tail_u[:, 0] < 0.85)
+    # ward days (after the last ICU stay, or the whole admission without one) follow the admission's severity
+    # too, which its first day's labs carry: the remaining LoS a day after admission is predictable in part.
+    # Hospital LoS median ~6 d with an ICU stay, ~3 d without.
     ward_stay = np.where(
         has_icu,
-        np.exp(np.log(1.8 * DAY) + 0.7 * rng.normal(0, 1, na)).clip(4 * H, 20 * DAY),
-        np.exp(np.log(2.5 * DAY) + 0.75 * rng.normal(0, 1, na)).clip(0.4 * DAY, 25 * DAY),
+        np.exp(np.log(3.5 * DAY) + 0.5 * z_a + 0.45 * rng.normal(0, 1, na)).clip(4 * H, 25 * DAY),
+        np.exp(np.log(3.0 * DAY) + 0.5 * z_a + 0.5 * rng.normal(0, 1, na)).clip(0.4 * DAY, 30 * DAY),
     )
     base_rel = np.where(has_icu, last_out_rel, ed_post.astype(float))
     # in-ICU deaths: die during the last stay (body leaves the unit 0.5-3 h later)
