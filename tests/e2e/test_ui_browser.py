@@ -22,7 +22,7 @@ from tests.dagster_ui import graphql, serve_ui
 
 ARTIFACTS = REPO / "tests" / "artifacts" / "ui"
 TIMEOUT_MS = 90_000  # pages query a webserver that shares two cores with the run it launched
-RUN_TIMEOUT_S = 300
+WAIT_S = 300  # a run launched from the UI: dequeued by the daemon, then a process that loads the graph
 LAYERS = {"raw", "cohorts", "features", "frames", "embeddings", "store", "models", "reports"}
 # One lineage through every layer, small enough to read on one screen (the whole graph, 100 assets, is not).
 LINEAGE = ["raw/hosp_admissions", "raw/cxr_images", "cohorts/haim_samples", "features/cxr_tensors",
@@ -149,6 +149,7 @@ def test_materialize_button_runs_the_asset(ui, page):
     assert _latest_materialization(base, ["cohorts", "los"])["runId"] == run["runId"]
     page.goto(f"{base}/runs/{run['runId']}")
     expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+    expect(page.get_by_text("Succeeded (1)", exact=True)).to_be_visible()  # its one step, from the run's logs
     _shot(page, "materialize-run")
 
 
@@ -166,11 +167,11 @@ def test_automation_page_lists_and_switches_the_sensor_and_retrain(ui, page):
     switch = page.locator("[class*=ListItem_listItem__]").filter(has_text="retrain").locator("label[class*=formatSwitch]")
     switch.click()
     expect(switch.locator("input")).to_be_checked()
-    assert _sensor_states(base)["retrain"] == "RUNNING"
+    _until(lambda: _sensor_states(base)["retrain"], lambda status: status == "RUNNING", "retrain switched on")
     _shot(page, "automation-retrain-on")
     switch.click()
     expect(switch.locator("input")).not_to_be_checked()
-    assert _sensor_states(base)["retrain"] == "STOPPED"
+    _until(lambda: _sensor_states(base)["retrain"], lambda status: status == "STOPPED", "retrain switched off")
 
 
 def _latest_materialization(base: str, path: list[str]) -> dict | None:
@@ -181,16 +182,22 @@ def _latest_materialization(base: str, path: list[str]) -> dict | None:
     return found[0] if found else None
 
 
+def _until(read, done, what: str):
+    """`read()` again every second until `done` accepts its value (the webserver answers as the daemon acts)."""
+    deadline = time.monotonic() + WAIT_S
+    while not done(value := read()):
+        assert time.monotonic() < deadline, f"{what}: still {value} after {WAIT_S} s"
+        time.sleep(1)
+    return value
+
+
 def _wait_for_run(base: str, prefix: str) -> dict:
     """The run whose id starts with `prefix`, once it has finished (the daemon dequeues it, then it runs)."""
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while True:
+    def read():
         runs = graphql(base, "{ runsOrError(limit: 20) { ... on Runs { results { runId status assetSelection { path } } } } }")
-        run = next(r for r in runs["runsOrError"]["results"] if r["runId"].startswith(prefix))
-        if run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
-            return run
-        assert time.monotonic() < deadline, f"run {run['runId']} still {run['status']} after {RUN_TIMEOUT_S} s"
-        time.sleep(1)
+        return next(r for r in runs["runsOrError"]["results"] if r["runId"].startswith(prefix))
+
+    return _until(read, lambda run: run["status"] in ("SUCCESS", "FAILURE", "CANCELED"), f"run {prefix}")
 
 
 def _sensor_states(base: str) -> dict[str, str]:
