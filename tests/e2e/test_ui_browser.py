@@ -43,8 +43,8 @@ def ui(tmp_path_factory, synth_root):
     materialize_selection(home, synthetic_sources(synth_root), "+" + BUILT)  # recorded in the home's instance
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serve_ui(home.root, synth_root) as (base, _), sync_playwright() as playwright:
-        versions = graphql(base, "{ version }")["version"]
-        assert versions.startswith("1.13."), f"texts and routes checked against dagster-webserver 1.13, not {versions}"
+        version = graphql(base, "{ version }")["version"]
+        assert version.startswith("1.13."), f"texts and routes checked against dagster-webserver 1.13, not {version}"
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
                                                                              "--disable-dev-shm-usage"])
         expect.set_options(timeout=TIMEOUT_MS)
@@ -54,7 +54,7 @@ def ui(tmp_path_factory, synth_root):
 
 @pytest.fixture
 def page(ui) -> Page:
-    """A fresh browser context (no stored UI state) with a screen large enough for a lineage of ten assets."""
+    """A fresh browser context (no stored UI state) with a screen large enough for a lineage of eleven assets."""
     _, browser = ui
     context = browser.new_context(viewport={"width": 2400, "height": 1400})
     context.set_default_timeout(TIMEOUT_MS)
