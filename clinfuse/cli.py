@@ -155,7 +155,9 @@ def cmd_ui(args) -> int:
 
     home = resolve_home(args.home)
     env = dagster_env(home, _sources(args, home))
-    cmd = [sys.executable, "-m", "dagster_webserver", "-h", args.host, "-p", str(args.port),
+    # `dagster dev`: the webserver and the daemon. Without the daemon a run launched from the UI stays queued
+    # (the instance's default run coordinator queues) and the sensor and automation switched on never tick.
+    cmd = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port),
            "-m", "pipelines.definitions"]
     if not _is_loopback(args.host):
         _log(f"warning: the Dagster UI has no authentication; on {args.host} anyone who can reach port "
@@ -253,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", metavar="SQL")
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1", description="Start the Dagster webserver for this home.")
+    p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1", description="Start the Dagster webserver and daemon for this home.")
     _add_home(p)
     _add_sources(p)
     p.add_argument("--host", default="127.0.0.1",

@@ -2,63 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 2.0) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read()
+from tests.dagster_ui import graphql, http_get, serve_ui
 
 
 @pytest.fixture
 def webserver(tmp_path, synth_root):
-    port = _free_port()
-    env = {**os.environ, "CLINFUSE_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "clinfuse.cli", "ui", "--port", str(port),
-         "--mimic-iv", str(synth_root / "mimic-iv")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            _get(base + "/server_info")
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(proc.stdout.read().decode()[-2000:])
-            time.sleep(0.5)
-    else:
-        os.killpg(proc.pid, signal.SIGTERM)
-        pytest.fail("webserver did not answer within 120 s")
-    yield base, port
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(30)
+    with serve_ui(tmp_path / "home", synth_root) as server:
+        yield server
 
 
 def test_ui_serves_the_asset_graph_on_loopback(webserver):
     base, port = webserver
-    assert b"<html" in _get(base + "/").lower()
-    query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
-    request = urllib.request.Request(base + "/graphql", data=query, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as r:
-        nodes = json.loads(r.read())["data"]["assetNodes"]
+    assert b"<html" in http_get(base + "/").lower()
+    nodes = graphql(base, "{ assetNodes { assetKey { path } } }")["assetNodes"]
     keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
     assert {"raw/hosp_admissions", "raw/icu_chartevents", "raw/sources"} <= keys
     # Bound to loopback only: no other local address answers.
