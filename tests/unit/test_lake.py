@@ -15,6 +15,7 @@ from warehouse.lake import (
     atomic_dir,
     catalog,
     engine,
+    home_lock,
     publish,
     recover_dir,
     write_parquet,
@@ -55,6 +56,66 @@ def test_recovery_after_a_kill_between_the_two_renames(tmp_path):
     recover_dir(tmp_path / "table")
     assert (tmp_path / "table" / "data.parquet").read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table"]
+
+
+def test_recovery_leaves_the_staging_of_a_live_writer_alone(tmp_path):
+    """Two processes writing one table: the second's recovery must not delete the first's work in progress
+    (two `clinfuse run`s on a fresh home both failed with FileNotFoundError on a vanished staging folder)."""
+    import socket
+    import subprocess
+    import sys
+
+    host = socket.gethostname()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        names = {f".table.tmp-{host}-{live.pid}-aaaaaaaa", f".table.old-{host}-{live.pid}-bbbbbbbb",
+                 f".table.tmp-{host}-{dead.pid}-cccccccc", f".table.tmp-elsewhere-{dead.pid}-dddddddd"}
+        for name in names:
+            (tmp_path / name).mkdir()
+        recover_dir(tmp_path / "table")
+        # the live writer's folders stay, and so does one of another host (its process cannot be checked);
+        # a live writer's old copy is not put back as the table either: it is between its two renames
+        assert {p.name for p in tmp_path.iterdir()} == names - {f".table.tmp-{host}-{dead.pid}-cccccccc"}
+    finally:
+        live.kill()
+        live.wait()
+    recover_dir(tmp_path / "table")  # its writer is gone now: its old copy is the table again
+    assert {p.name for p in tmp_path.iterdir()} == {"table", f".table.tmp-elsewhere-{dead.pid}-dddddddd"}
+
+
+def test_staging_names_carry_their_writer(tmp_path):
+    import socket
+
+    target = tmp_path / "table"
+    with atomic_dir(target) as tmp:
+        assert tmp.name.startswith(f".table.tmp-{socket.gethostname()}-{os.getpid()}-")
+
+
+def _hold_home(root, started, release):
+    with home_lock(Home(root), "clinfuse run"):
+        started.set()
+        release.wait(10)
+
+
+def test_a_second_run_on_a_home_fails_at_once_naming_the_first(home):
+    ctx = mp.get_context("fork")
+    started, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_home, args=(home.root, started, release))
+    holder.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(ClinfuseError) as refused, home_lock(home, "clinfuse ingest"):
+            pass
+        assert str(refused.value).startswith(f"another clinfuse run (pid {holder.pid}, started ")
+        assert f"is using {home.root}" in str(refused.value)
+    finally:
+        release.set()
+        holder.join(10)
+    with home_lock(home, "clinfuse run"):  # free again once its holder ended
+        assert f"pid {os.getpid()}" in (home.root / "run.lock").read_text()
+    assert stat.S_IMODE((home.root / "run.lock").stat().st_mode) == 0o600
 
 
 def test_sharded_write_is_sorted_and_reproducible(home):
