@@ -1,4 +1,4 @@
-"""The Dagster graph: it loads, its asset keys are the snapshot, and it materialises in-process."""
+"""The Dagster graph: it loads, its asset keys are the snapshot, and it materialises (two steps at a time)."""
 
 from __future__ import annotations
 
