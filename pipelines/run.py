@@ -59,6 +59,15 @@ def _fail_abandoned_runs(instance: dg.DagsterInstance, progress) -> None:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             progress(f"run {run.run_id[:8]} (pid {pid}) was left unfinished by a killed process: "
                      f"marked failed in the Dagster instance, its pool slots freed")
+    # A run interrupted while a step of it held a slot (the step process ended with the run) ends failed with
+    # the slot still claimed; with no daemon to free it after free_slots_after_run_end_seconds, do it here.
+    storage = instance.event_log_storage
+    for pool in storage.get_concurrency_keys():
+        for run_id in sorted({slot.run_id for slot in storage.get_concurrency_info(pool).claimed_slots}):
+            run = instance.get_run_by_id(run_id)
+            if run is None or run.is_finished:
+                storage.free_concurrency_slots_for_run(run_id)
+                progress(f"run {run_id[:8]} ended with its {pool} slot still claimed: freed")
 
 
 def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
