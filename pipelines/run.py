@@ -5,7 +5,7 @@ multiprocess executor), or all in this process with one worker."""
 import contextlib
 import os
 import socket
-import sys
+import threading
 import time
 import uuid
 import warnings
@@ -210,18 +210,19 @@ def cli_job(home: str, sources: dict, settings: dict, shards: int, keys: list, e
 
 def _become_step_process(env: dict, parent: int) -> None:
     """A step process takes the run's CLINFUSE_* variables (the fork server it comes from keeps the
-    environment of the first run of its Python process) and dies with the fork server, which ends with the
-    `clinfuse run` process: a run killed outright must not leave steps writing to the home."""
+    environment of the first run of its Python process) and ends when the `clinfuse run` process does: a
+    run killed outright must not leave steps writing to the home. The fork server cannot see that death
+    (each step holds the pipe end that would tell it), so a thread here watches the run's process."""
     for key in [k for k in os.environ if k.startswith("CLINFUSE_")]:
         del os.environ[key]
     os.environ.update(env)
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
+    threading.Thread(target=_end_with, args=(parent,), daemon=True, name="clinfuse-parent-watch").start()
 
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if not process_alive(parent):  # it died before the line above could tie us to it
-        os._exit(1)
+
+def _end_with(parent: int) -> None:
+    while process_alive(parent):
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None,
