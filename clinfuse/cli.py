@@ -62,12 +62,13 @@ def cmd_synth(args) -> int:
 def cmd_ingest(args) -> int:
     from clinfuse.config import resolve_home
     from warehouse.ingest import ingest
-    from warehouse.lake import shard_count
+    from warehouse.lake import home_lock, shard_count
 
     home = resolve_home(args.home)
     sources = _sources(args, home)
     start = time.monotonic()
-    report = ingest(home, sources, shards=args.shards or shard_count(), force=args.force, progress=_log)
+    with home_lock(home, "clinfuse ingest"):
+        report = ingest(home, sources, shards=args.shards or shard_count(), force=args.force, progress=_log)
     present = [r for r in report.results if r.status != "absent"]
     print(f"ingested {len(present)} tables, {sum(r.rows for r in present):,} rows in "
           f"{time.monotonic() - start:.1f}s into {home.catalog_path}")
@@ -98,7 +99,7 @@ def cmd_run(args) -> int:
     home = resolve_home(args.home)
     sources = _sources(args, home)
     result = materialize_selection(home, sources, args.select, progress=_log, config_file=args.config,
-                                   sets=sets, verbose=args.verbose)
+                                   sets=sets, verbose=args.verbose, workers=args.workers)
     print(f"materialised {result['assets']} assets in {result['seconds']:.1f}s (run {result['run_id']})")
     if result["check_warnings"]:
         print("check warnings: " + ", ".join(result["check_warnings"]))
@@ -229,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-ingest tables whose file did not change")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("run", help="materialise Dagster assets in-process",
-                       description="Materialise a Dagster asset selection (default: everything) in this process.")
+    p = sub.add_parser("run", help="materialise Dagster assets",
+                       description="Materialise a Dagster asset selection (default: everything); independent "
+                                   "steps run in parallel, one process each. One run per home at a time.")
     _add_home(p)
     _add_sources(p)
     p.add_argument("--select", default="*", metavar="SELECTION",
@@ -240,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
                    help="set one asset config field, e.g. features/timeseries_ihm.mode=faithful or "
                         "models/medfuse_ihm.epochs=5 (repeatable; applied after --config)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="steps run at once, each in its own process (default $CLINFUSE_WORKERS, else one per "
+                        "core); 1 runs them all in this process")
     p.add_argument("--dry-run", action="store_true",
                    help="check the selection and config, list the assets it would materialise, and stop")
     p.add_argument("--verbose", action="store_true",

@@ -1,16 +1,21 @@
-"""Materialise a selection of the graph in-process, recorded in the home's Dagster instance
-(so the UI shows runs started from the command line)."""
+"""Materialise a selection of the graph, recorded in the home's Dagster instance (so the UI shows runs
+started from the command line): independent steps run in parallel, one process each (Dagster's
+multiprocess executor), or all in this process with one worker."""
 
+import contextlib
 import os
 import socket
+import threading
 import time
 import uuid
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.resources import ClinfuseResource
-from warehouse.lake import ClinfuseError, Home, claim_shards, shard_count
+from warehouse.lake import ClinfuseError, Home, claim_shards, home_lock, process_alive, shard_count
 from warehouse.sources import ENV_VARS, Sources, save_sources
 
 # Pools: `gpu` (embedding and training steps) gets one slot; the limit lives in the instance, so every
@@ -49,21 +54,20 @@ def _fail_abandoned_runs(instance: dg.DagsterInstance, progress) -> None:
                                                    tags={"clinfuse/host": host}))
     for run in runs:
         pid = int(run.tags.get("clinfuse/pid", "0"))
-        if pid and not _alive(pid):
+        if pid and not process_alive(pid):
             instance.report_run_failed(run, "the clinfuse process running it ended without finishing (killed?)")
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             progress(f"run {run.run_id[:8]} (pid {pid}) was left unfinished by a killed process: "
                      f"marked failed in the Dagster instance, its pool slots freed")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: existence only
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        pass
-    return True
+    # A run interrupted while a step of it held a slot (the step process ended with the run) ends failed with
+    # the slot still claimed; with no daemon to free it after free_slots_after_run_end_seconds, do it here.
+    storage = instance.event_log_storage
+    for pool in storage.get_concurrency_keys():
+        for run_id in sorted({slot.run_id for slot in storage.get_concurrency_info(pool).claimed_slots}):
+            run = instance.get_run_by_id(run_id)
+            if run is None or run.is_finished:
+                storage.free_concurrency_slots_for_run(run_id)
+                progress(f"run {run_id[:8]} ended with its {pool} slot still claimed: freed")
 
 
 def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
@@ -143,12 +147,17 @@ def _job(defs: dg.Definitions, keys: set) -> dg.JobDefinition:
     return job_defs.resolve_job_def("clinfuse_cli_run")
 
 
-def _definitions(resource: ClinfuseResource, shards: int) -> dg.Definitions:
-    import warnings
-
-    with warnings.catch_warnings():  # Dagster's beta/preview notices about its own API are not the user's business
+@contextlib.contextmanager
+def quiet_dagster_notices() -> Iterator[None]:
+    """Dagster's beta/preview notices about its own API are not the user's business."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
         warnings.simplefilter("ignore", dg.PreviewWarning)
+        yield
+
+
+def _definitions(resource: ClinfuseResource, shards: int) -> dg.Definitions:
+    with quiet_dagster_notices():
         from pipelines.definitions import build_definitions
 
         return build_definitions(resource, shards)
@@ -164,26 +173,89 @@ def check_selection(home_root: Path, selection: str = "*", config_file: str | No
     return sorted(k.to_user_string() for k in keys)
 
 
+WORKERS_ENV = "CLINFUSE_WORKERS"
+REPO = Path(__file__).resolve().parents[1]
+# Step processes are forked from one server process that imported the graph (torch, DuckDB, every asset
+# module) once: a fresh interpreter per step ("spawn", Dagster's default) spends seconds importing each time.
+PRELOAD = ["pipelines.preload"]
+
+
+def worker_count(workers: int | None = None) -> int:
+    """How many steps run at once: `workers`, else $CLINFUSE_WORKERS, else one per core."""
+    if workers is None:
+        text = os.environ.get(WORKERS_ENV, "").strip()
+        if not text:
+            return os.cpu_count() or 1
+        try:
+            workers = int(text)
+        except ValueError:
+            raise ClinfuseError(f"{WORKERS_ENV}={text!r}: expected a whole number of worker processes") from None
+    if workers < 1:
+        raise ClinfuseError(f"workers must be at least 1, got {workers}")
+    return workers
+
+
+def _resource(home: str, sources: dict, settings: dict) -> ClinfuseResource:
+    return ClinfuseResource(home=home, **{k: v or "" for k, v in sources.items()}, **settings)
+
+
+def cli_job(home: str, sources: dict, settings: dict, shards: int, keys: list, env: dict,
+            parent: int) -> dg.JobDefinition:
+    """The job of one `clinfuse run`, built from JSON values: the multiprocess executor rebuilds it in every
+    step process from the same values (dg.build_reconstructable_job), so no step relies on this process."""
+    if os.getpid() != parent:
+        _become_step_process(env, parent)
+    return _job(_definitions(_resource(home, sources, settings), shards), {dg.AssetKey(path) for path in keys})
+
+
+def _become_step_process(env: dict, parent: int) -> None:
+    """A step process takes the run's CLINFUSE_* variables (the fork server it comes from keeps the
+    environment of the first run of its Python process) and ends when the `clinfuse run` process does: a
+    run killed outright must not leave steps writing to the home. The fork server cannot see that death
+    (each step holds the pipe end that would tell it), so a thread here watches the run's process."""
+    for key in [k for k in os.environ if k.startswith("CLINFUSE_")]:
+        del os.environ[key]
+    os.environ.update(env)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True, name="clinfuse-parent-watch").start()
+
+
+def _end_with(parent: int) -> None:
+    while process_alive(parent):
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def materialize_selection(home: Home, sources: Sources, selection: str = "*", progress=lambda m: None,
                           settings: dict | None = None, config_file: str | None = None,
                           sets: tuple[str, ...] = (), verbose: bool = False, shards: int | None = None,
-                          instance: dg.DagsterInstance | None = None) -> dict:
+                          instance: dg.DagsterInstance | None = None, workers: int | None = None) -> dict:
     """`settings`: further ClinfuseResource fields (weights, notes_model, model_profile).
     `config_file` / `sets`: asset config, as in the Launchpad (see run_config_for).
     `shards`: subject shards (default $CLINFUSE_SHARDS, else 8, as the definitions); a home built with
     another count is refused before anything runs.
     `instance`: where the run is recorded (default: the home's instance, so the UI shows it; tests pass an
-    ephemeral one). Returns counts, the run id, failed checks and `metadata`: asset key -> its metadata.
+    in-memory one with one worker). `workers`: steps run at once, each in its own process (default
+    $CLINFUSE_WORKERS, else one per core); 1 runs every step in this process. Pools (gpu, duckdb) hold
+    either way. Returns counts, the run id, failed checks and `metadata`: asset key -> its metadata.
     A failed step raises ClinfuseError with that step's own one-line reason; Dagster's full record (every
-    traceback) is in `<home>/logs/run-<run id>.log`, and on the terminal too with `verbose`."""
+    traceback) is in `<home>/logs/run-<run id>.log`, and on the terminal too with `verbose`.
+    One run per home at a time: a second fails at once, naming the first (warehouse.lake.home_lock)."""
+    workers = worker_count(workers)
+    if workers > 1 and instance is not None and not instance.is_persistent:
+        raise ClinfuseError("an in-memory Dagster instance cannot be shared with step processes: use one worker")
+    _ensure_instance_config(home)
+    with home_lock(home, "clinfuse run"):
+        return _materialize(home, sources, selection, progress, settings or {}, config_file, sets, verbose,
+                            shards or shard_count(), instance, workers)
+
+
+def _materialize(home: Home, sources: Sources, selection: str, progress, settings: dict, config_file: str | None,
+                 sets: tuple[str, ...], verbose: bool, shards: int, instance: dg.DagsterInstance | None,
+                 workers: int) -> dict:
     from pipelines.logs import close_log, error_reason, log_path
 
-    _ensure_instance_config(home)
-    shards = shards or shard_count()
     claim_shards(home, shards)
-    resource = ClinfuseResource(home=str(home.root), **{k: v or "" for k, v in sources.as_dict().items()},
-                                **(settings or {}))
-    defs = _definitions(resource, shards)
+    defs = _definitions(_resource(str(home.root), sources.as_dict(), settings), shards)
     graph = defs.resolve_asset_graph()
     keys = _resolve_keys(defs, selection, progress)
     job_def = _job(defs, keys)
@@ -191,7 +263,8 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     _validate_run_config(job_def, run_config)
     preflight(sources)
     save_sources(home, sources)  # later runs without flags reuse these sources
-    progress(f"materialising {len(keys)} assets (selection {selection!r}) with home {home.root}")
+    progress(f"materialising {len(keys)} assets (selection {selection!r}) with home {home.root}, "
+             f"{workers} worker{'s' if workers > 1 else ''}")
     start = time.monotonic()
     if instance is None:
         instance = dg.DagsterInstance.from_config(str(home.dagster))
@@ -201,14 +274,26 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     tags = {"dagster/asset_partition_range_start": "0",
             "dagster/asset_partition_range_end": str(shards - 1)} if partitioned else {}
     tags |= {"clinfuse/host": socket.gethostname(), "clinfuse/pid": str(os.getpid())}
-    run_id = str(uuid.uuid4())
     run_config = {**run_config, "loggers": {"clinfuse": {"config": {
         "log_level": os.environ.get("CLINFUSE_LOG_LEVEL", "INFO"), "verbose": verbose, "home": str(home.root)}}}}
-    try:
-        result = job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
-                                            run_config=run_config, run_id=run_id)
-    finally:
-        close_log(run_id)
+    if workers == 1:
+        run_id = str(uuid.uuid4())
+        try:
+            result = job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
+                                                run_config=run_config, run_id=run_id)
+        finally:
+            close_log(run_id)
+    else:
+        job = dg.build_reconstructable_job("pipelines.run", "cli_job", reconstructable_kwargs={
+            "home": str(home.root), "sources": sources.as_dict(), "settings": settings, "shards": shards,
+            "keys": sorted(list(k.path) for k in keys), "parent": os.getpid(),
+            "env": {k: v for k, v in os.environ.items() if k.startswith("CLINFUSE_")}},
+            reconstructor_working_directory=str(REPO))
+        run_config["execution"] = {"config": {"multiprocess": {
+            "max_concurrent": workers, "start_method": {"forkserver": {"preload_modules": PRELOAD}}}}}
+        result = dg.execute_job(job, instance, run_config=run_config, tags=tags, raise_on_error=False)
+        close_log(result.run_id)
+    run_id = result.run_id
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
         if not failures:
@@ -227,7 +312,7 @@ def materialize_selection(home: Home, sources: Sources, selection: str = "*", pr
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         metadata[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
-    return {"assets": len(keys), "seconds": time.monotonic() - start, "run_id": result.run_id,
+    return {"assets": len(keys), "seconds": time.monotonic() - start, "run_id": run_id,
             "failed_checks": names(dg.AssetCheckSeverity.ERROR),
             "check_warnings": names(dg.AssetCheckSeverity.WARN), "metadata": metadata}
 

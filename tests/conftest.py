@@ -45,11 +45,12 @@ def synth_copy(synth_root, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def materialised(synth_root, tmp_path_factory):
-    """The whole Dagster graph materialised once on the small synthetic source: (home, run result)."""
+    """The whole Dagster graph materialised once on the small synthetic source, two steps at a time in their own
+    processes (as `clinfuse run` on two cores): (home, run result)."""
     from pipelines.run import materialize_selection
     from warehouse.sources import synthetic_sources
 
     home = Home.open(tmp_path_factory.mktemp("materialised") / "home")
     # weights auto and a one-layer random BERT of Bio_ClinicalBERT's widths: CPU-sized, recorded as such
     settings = {"weights": "auto", "notes_model": "random-init:L1", "model_profile": "demo"}
-    return home, materialize_selection(home, synthetic_sources(synth_root), settings=settings)
+    return home, materialize_selection(home, synthetic_sources(synth_root), settings=settings, workers=2)

@@ -3,7 +3,8 @@
 Layout (SPEC §2): `warehouse.duckdb` holds only views; `lake/<schema>/<table>/` holds Parquet.
 Writes go to a temporary sibling directory and are swapped in by rename, so a killed run never
 leaves a half-written table: readers see the old table or the new one. Catalog writes take an
-exclusive file lock, so two processes sharing a home serialise instead of corrupting it.
+exclusive file lock, so two processes sharing a home serialise instead of corrupting it; a whole
+`clinfuse run` or `clinfuse ingest` holds the home's run lock (home_lock).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -26,6 +28,7 @@ SCHEMAS = ("raw", "cohorts", "features", "embeddings", "store", "frames", "model
 DEFAULT_SHARDS = 8
 SHARDS_ENV = "CLINFUSE_SHARDS"
 SHARDS_FILE = "SHARDS"  # lake/SHARDS: the subject-shard count the home's lake was built with
+RUN_LOCK = "run.lock"  # <home>/run.lock: held by the one `clinfuse run` or `clinfuse ingest` using the home
 
 
 class ClinfuseError(Exception):
@@ -89,21 +92,46 @@ def _staging(target: Path, kind: str) -> tuple[Path, str]:
     return target.parent, f".{target.name}.{kind}-"
 
 
+def _staging_dir(target: Path, kind: str) -> Path:
+    """A new staging name that says whose it is (`<prefix><host>-<pid>-<random>`): recovery removes only
+    folders whose process is gone, never one that another live process is still writing."""
+    folder, prefix = _staging(target, kind)
+    return folder / f"{prefix}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence only
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        pass
+    return True
+
+
+def _owner_alive(name: str, prefix: str) -> bool:
+    """Whether the process that made staging folder `name` may still be writing it. A folder of another
+    host (a shared volume) counts as alive: its process cannot be checked from here. A name without an
+    owner (written before owners were recorded) counts as dead."""
+    host, _, rest = name[len(prefix):].rpartition("-")[0].rpartition("-")
+    if not host or not rest.isdigit():
+        return False
+    return host != socket.gethostname() or process_alive(int(rest))
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a fresh temporary directory; on success it replaces `target`, on failure it is removed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     recover_dir(target)
-    folder, prefix = _staging(target, "tmp")
-    tmp = folder / f"{prefix}{uuid.uuid4().hex[:8]}"
+    tmp = _staging_dir(target, "tmp")
     tmp.mkdir()
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    folder, prefix = _staging(target, "old")
-    old = folder / f"{prefix}{uuid.uuid4().hex[:8]}"
+    old = _staging_dir(target, "old")
     if target.exists():
         os.rename(target, old)
     os.rename(tmp, target)
@@ -111,14 +139,16 @@ def atomic_dir(target: Path) -> Iterator[Path]:
 
 
 def recover_dir(target: Path) -> None:
-    """Finish or undo a swap that a killed process left between its two renames."""
+    """Finish or undo a swap that a killed process left between its two renames, and remove the staging
+    folders of processes that are gone (a live one's are its work in progress)."""
     folder, prefix = _staging(target, "old")
-    leftovers = sorted(folder.glob(f"{prefix}*"))
+    leftovers = sorted(p for p in folder.glob(f"{prefix}*") if not _owner_alive(p.name, prefix))
     if not target.exists() and leftovers:
         os.rename(leftovers[-1], target)
         leftovers = leftovers[:-1]
     tmp_folder, tmp_prefix = _staging(target, "tmp")
-    for path in leftovers + sorted(tmp_folder.glob(f"{tmp_prefix}*")):
+    for path in leftovers + sorted(p for p in tmp_folder.glob(f"{tmp_prefix}*")
+                                   if not _owner_alive(p.name, tmp_prefix)):
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -194,6 +224,36 @@ def _lock(handle, mode: int, timeout_s: float, home: Home) -> None:
             if time.monotonic() > deadline:
                 raise ClinfuseError(f"{home.catalog_path}: another clinfuse process holds the catalog lock") from None
             time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def home_lock(home: Home, what: str) -> Iterator[None]:
+    """One `clinfuse run` or `clinfuse ingest` (`what`) per home at a time. A second fails at once, naming
+    the first: queueing behind a run that may take hours is the user's call, not ours. The kernel drops the
+    lock with its process, so a killed run never leaves the home locked. Only the CLI's own process takes
+    it: the run's step processes and the runs the UI launches do not (a step would wait on its own parent);
+    their staging folders are still safe from each other (recover_dir)."""
+    fd = os.open(home.root / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ClinfuseError(f"another {_lock_holder(fd)} is using {home.root}; wait for it to end "
+                                f"or use another --home") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{what} (pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S %Z')})".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+
+
+def _lock_holder(fd: int) -> str:
+    """What the holder of the run lock wrote about itself (it writes just after locking: give it a moment)."""
+    deadline = time.monotonic() + 2.0
+    while not (text := os.pread(fd, 200, 0).decode(errors="replace").strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return text or "clinfuse process"
 
 
 def connect(database: str | Path = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

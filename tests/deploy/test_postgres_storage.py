@@ -83,3 +83,37 @@ def test_materialisation_and_daemon_ticks_are_stored(deployment, synth_root, tmp
     finally:
         daemon.terminate()
         daemon.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_shard_steps_in_their_own_processes_against_postgres(deployment, synth_root, tmp_path):
+    """Beyond one machine, each step may run anywhere: here `clinfuse run` with two workers records to the
+    deployment's PostgreSQL storage, over a shard-partitioned selection on two shards, every step in a process
+    of its own; the outputs equal an in-process run's, so no step relied on state in another process."""
+    from tests.graph import catalog_contents, materialise, start_cli_run, step_processes
+    from warehouse.lake import Home
+    from warehouse.sources import synthetic_sources
+
+    dagster_home, env = deployment
+    selection = "+key:features/timeseries_ihm"  # raw -> cohorts -> features/timeseries_* (per shard)
+    home = Home.open(tmp_path / "home")
+    shutil.copy(REPO / "docker" / "dagster.yaml", home.dagster / "dagster.yaml")  # the same storage settings
+    run = start_cli_run(home.root, synth_root, selection, workers=2, shards=2, env=env)
+    _, err = run.communicate(timeout=1200)
+    assert run.returncode == 0, err[-3000:]
+
+    instance = _instance(dagster_home, env)  # what the steps recorded, read back through PostgreSQL
+    [recorded] = instance.get_runs(filters=dg.RunsFilter(tags={"clinfuse/pid": str(run.pid)}))
+    assert recorded.status == dg.DagsterRunStatus.SUCCESS
+    assert recorded.tags["dagster/asset_partition_range_end"] == "1"
+    steps = step_processes(instance, recorded.run_id)
+    # the shard-partitioned step (features/timeseries_*, both shards), the cohorts and the raw tables it reads
+    assert {"medfuse_task_tables", "cohorts__icu_stays", "raw__icu_chartevents"} <= set(steps), sorted(steps)
+    pids = [pid for pid, _, _ in steps.values()]
+    assert len(set(pids)) == len(pids) and run.pid not in pids, "one process per step, none the run's own"
+
+    reference = Home.open(tmp_path / "reference")
+    materialise(reference, synthetic_sources(synth_root), selection, shards=2)  # one process, in memory
+    got, want = catalog_contents(home), catalog_contents(reference)
+    assert "features.timeseries_ihm" in want and all(rows for rows, _ in want.values())
+    assert got == want

@@ -150,6 +150,29 @@ def test_a_run_left_started_by_a_killed_process_is_marked_failed_and_the_user_is
     assert told and "0123abcd" in told[0] and "marked failed" in told[0]
 
 
+def test_a_slot_left_claimed_by_an_interrupted_run_is_freed_by_the_next(home):
+    """A run interrupted while a step held the gpu slot ends failed with the slot claimed; no daemon frees it."""
+    import dagster as dg
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.run import _ensure_instance_config, _fail_abandoned_runs
+
+    _ensure_instance_config(home)
+    instance = dg.DagsterInstance.from_config(str(home.dagster))
+    storage = instance.event_log_storage
+    for run_id, status in (("0123abcd-0000-0000-0000-000000000000", dg.DagsterRunStatus.FAILURE),
+                           ("4567ef01-0000-0000-0000-000000000000", dg.DagsterRunStatus.STARTED)):
+        instance.add_run(DagsterRun(job_name="clinfuse_cli_run", run_id=run_id, status=status))
+    storage.set_concurrency_slots("gpu", 2)
+    for run_id in ("0123abcd-0000-0000-0000-000000000000", "4567ef01-0000-0000-0000-000000000000"):
+        storage.claim_concurrency_slot("gpu", run_id, "models__uni_ehr_ihm")
+    told = []
+    _fail_abandoned_runs(instance, told.append)
+    claimed = storage.get_concurrency_info("gpu").claimed_slots
+    assert [slot.run_id for slot in claimed] == ["4567ef01-0000-0000-0000-000000000000"], "a live run keeps its slot"
+    assert told == ["run 0123abcd ended with its gpu slot still claimed: freed"]
+
+
 @pytest.mark.parametrize("host,warned", [("0.0.0.0", True), ("192.168.1.5", True), ("127.0.0.1", False),
                                          ("localhost", False)])
 def test_ui_on_another_interface_warns_that_it_has_no_authentication(host, warned, home, monkeypatch, capsys):

@@ -1,4 +1,4 @@
-"""The Dagster graph: it loads, its asset keys are the snapshot, and it materialises in-process."""
+"""The Dagster graph: it loads, its asset keys are the snapshot, and it materialises (two steps at a time)."""
 
 from __future__ import annotations
 
@@ -96,3 +96,21 @@ def test_the_shard_count_is_fixed_by_the_partitions_not_by_run_config(monkeypatc
     job = graph_defs.resolve_implicit_global_asset_job_def()
     with pytest.raises(Exception, match="shards"):
         dg.validate_run_config(job, {"resources": {"clinfuse": {"config": {"shards": 4}}}})
+
+
+def test_workers_default_to_one_per_core_and_an_in_memory_instance_takes_one(monkeypatch, home):
+    from pipelines.run import materialize_selection, worker_count
+    from warehouse.lake import ClinfuseError
+    from warehouse.sources import Sources
+
+    monkeypatch.delenv("CLINFUSE_WORKERS", raising=False)
+    assert worker_count() == os.cpu_count() and worker_count(3) == 3
+    monkeypatch.setenv("CLINFUSE_WORKERS", "1")
+    assert worker_count() == 1
+    for bad, reason in (("two", "CLINFUSE_WORKERS='two': expected a whole number"), ("0", "at least 1")):
+        monkeypatch.setenv("CLINFUSE_WORKERS", bad)
+        with pytest.raises(ClinfuseError, match=re.escape(reason)):
+            worker_count()
+    with dg.DagsterInstance.ephemeral() as instance, pytest.raises(ClinfuseError, match="use one worker"):
+        materialize_selection(home, Sources(), instance=instance, workers=2)
+    assert not (home.root / "run.lock").exists(), "refused before anything was touched"

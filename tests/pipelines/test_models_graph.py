@@ -150,6 +150,55 @@ def test_the_instance_the_cli_creates_gives_the_gpu_pool_one_slot(materialised):
     assert info.slot_count == 1 and not info.claimed_slots, "training steps queue for the one GPU slot"
 
 
+def test_the_run_ran_steps_at_once_in_their_own_processes_but_one_per_pool(materialised):
+    """Two workers: independent steps overlap, each in a process of its own; the steps of one pool (gpu,
+    duckdb: one slot each) never do."""
+    import os
+    from itertools import pairwise
+
+    from tests.graph import step_processes
+
+    home, result = materialised
+    steps = step_processes(_instance(home), result["run_id"])
+    assert steps and all(end is not None for _, _, end in steps.values())
+    pids = {pid for pid, _, _ in steps.values()}
+    assert os.getpid() not in pids and len(pids) > 1
+
+    def overlapping(keys):
+        spans = sorted(steps[k][1:] for k in keys)
+        return [(a, b) for a, b in pairwise(spans) if b[0] < a[1]]  # sorted: a neighbour overlaps if any does
+
+    assert overlapping(steps), "two workers, yet no two steps ever ran at once"
+    pools: dict[str, list[str]] = {}
+    for assets_def in defs.resolve_asset_graph().assets_defs:
+        if assets_def.op.pool and assets_def.op.name in steps:
+            pools.setdefault(assets_def.op.pool, []).append(assets_def.op.name)
+    assert len(pools.get("gpu", [])) > 1
+    for pool, keys in pools.items():
+        assert not overlapping(keys), f"two steps of pool {pool} ran at once"
+
+
+def _training_step(home, pid: int):
+    """(pid, start, end) of the step of the run that `clinfuse run` process `pid` started, once it started."""
+    from tests.graph import step_processes
+
+    instance = _instance(home)
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"clinfuse/pid": str(pid)}))
+    steps = step_processes(instance, runs[0].run_id) if runs else {}
+    return next(iter(steps.values()), None)
+
+
+def _running(pid: int) -> bool:
+    """A process that exists and is not a zombie (a killed child waits, dead, for its parent to reap it)."""
+    from pathlib import Path
+
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
 def test_a_training_killed_outright_does_not_block_the_next_run(materialised, synth_root, tmp_path):
     """SIGKILL mid-training leaves the run "started" with the gpu slot claimed; the next run frees it."""
     import os
@@ -170,11 +219,16 @@ def test_a_training_killed_outright_does_not_block_the_next_run(materialised, sy
                              "--set", "models/uni_ehr_pheno.epochs=5000", "--set", "models/uni_ehr_pheno.patience=5000"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
-    while not _instance(home).event_log_storage.get_concurrency_info("gpu").claimed_slots:
+    while not (step := _training_step(home, proc.pid)) \
+            or not _instance(home).event_log_storage.get_concurrency_info("gpu").claimed_slots:
         assert proc.poll() is None and time.monotonic() < deadline, "the training never claimed the gpu slot"
         time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 30  # its step process (a worker of the killed run) goes with it
+    while _running(step[0]):
+        assert time.monotonic() < deadline, f"the killed run's step process {step[0]} is still running"
+        time.sleep(0.2)
     messages = []
     materialize_selection(home, synthetic_sources(synth_root), "key:models/uni_ehr_ihm",
                           settings={"model_profile": "demo"}, progress=messages.append)

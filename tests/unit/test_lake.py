@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import stat
@@ -15,6 +16,7 @@ from warehouse.lake import (
     atomic_dir,
     catalog,
     engine,
+    home_lock,
     publish,
     recover_dir,
     write_parquet,
@@ -57,6 +59,41 @@ def test_recovery_after_a_kill_between_the_two_renames(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table"]
 
 
+def test_recovery_leaves_the_staging_of_a_live_writer_alone(tmp_path):
+    """Two processes writing one table: the second's recovery must not delete the first's work in progress
+    (two `clinfuse run`s on a fresh home both failed with FileNotFoundError on a vanished staging folder)."""
+    import socket
+    import subprocess
+    import sys
+
+    host = socket.gethostname()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        names = {f".table.tmp-{host}-{live.pid}-aaaaaaaa", f".table.old-{host}-{live.pid}-bbbbbbbb",
+                 f".table.tmp-{host}-{dead.pid}-cccccccc", f".table.tmp-elsewhere-{dead.pid}-dddddddd"}
+        for name in names:
+            (tmp_path / name).mkdir()
+        recover_dir(tmp_path / "table")
+        # the live writer's folders stay, and so does one of another host (its process cannot be checked);
+        # a live writer's old copy is not put back as the table either: it is between its two renames
+        assert {p.name for p in tmp_path.iterdir()} == names - {f".table.tmp-{host}-{dead.pid}-cccccccc"}
+    finally:
+        live.kill()
+        live.wait()
+    recover_dir(tmp_path / "table")  # its writer is gone now: its old copy is the table again
+    assert {p.name for p in tmp_path.iterdir()} == {"table", f".table.tmp-elsewhere-{dead.pid}-dddddddd"}
+
+
+def test_staging_names_carry_their_writer(tmp_path):
+    import socket
+
+    target = tmp_path / "table"
+    with atomic_dir(target) as tmp:
+        assert tmp.name.startswith(f".table.tmp-{socket.gethostname()}-{os.getpid()}-")
+
+
 def test_sharded_write_is_sorted_and_reproducible(home):
     con = engine(home)
     sql = "SELECT (i * 7919) % 1000 AS subject_id, i AS v, (((i * 7919) % 1000) % 4)::INTEGER AS shard FROM range(5000) t(i)"
@@ -78,26 +115,44 @@ def test_view_reads_the_lake(home):
         assert cat.execute("SELECT answer FROM features.answer").fetchall() == [(42,)]
 
 
-def _hold_lock(root, started, release):
-    with catalog(Home(root)):
+def _hold(lock, root, started, release):
+    with lock(Home(root)):
         started.set()
         release.wait(10)
 
 
-def test_second_writer_waits_for_the_catalog_lock_then_times_out(home):
+@contextlib.contextmanager
+def _held_elsewhere(lock, home):
+    """`lock(home)` held by another process while the block runs; yields that process."""
     ctx = mp.get_context("fork")
     started, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold_lock, args=(home.root, started, release))
+    holder = ctx.Process(target=_hold, args=(lock, home.root, started, release))
     holder.start()
     try:
         assert started.wait(10)
-        with pytest.raises(ClinfuseError, match="catalog lock"), catalog(home, timeout_s=0.3):
-            pass
+        yield holder
     finally:
         release.set()
         holder.join(10)
+
+
+def test_second_writer_waits_for_the_catalog_lock_then_times_out(home):
+    with _held_elsewhere(catalog, home):
+        with pytest.raises(ClinfuseError, match="catalog lock"), catalog(home, timeout_s=0.3):
+            pass
     with catalog(home, timeout_s=5) as con:  # free again
         assert con.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_second_run_on_a_home_fails_at_once_naming_the_first(home):
+    with _held_elsewhere(lambda h: home_lock(h, "clinfuse run"), home) as holder:
+        with pytest.raises(ClinfuseError) as refused, home_lock(home, "clinfuse ingest"):
+            pass
+        assert str(refused.value).startswith(f"another clinfuse run (pid {holder.pid}, started ")
+        assert f"is using {home.root}" in str(refused.value)
+    with home_lock(home, "clinfuse run"):  # free again once its holder ended
+        assert f"pid {os.getpid()}" in (home.root / "run.lock").read_text()
+    assert stat.S_IMODE((home.root / "run.lock").stat().st_mode) == 0o600
 
 
 def test_shard_staging_stays_outside_the_table_folder(home):
