@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE.yaml",
                    help="Dagster run config, the Launchpad's YAML: ops: {OP: {config: {...}}}")
     p.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
-                   help="set one asset config field, e.g. features/timeseries_ihm.mode=faithful or "
+                   help="set one asset config field, e.g. features/timeseries_events.mode=faithful or "
                         "models/medfuse_ihm.epochs=5 (repeatable; applied after --config)")
     p.add_argument("--dry-run", action="store_true",
                    help="check the selection and config, list the assets it would materialise, and stop")
