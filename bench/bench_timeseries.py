@@ -11,7 +11,8 @@ clinfuse re-materialises features/timeseries_ihm only. Every stay's faithful mat
 reference's (features.timeseries.compare), else the script fails. A `growth` list times clinfuse at the
 `--growth` scales. Results: bench/results/timeseries.json.
 
-The reference takes minutes to hours (it streams the CSVs row by row), so its run is kept in the cache
+The reference folder is $CLINFUSE_REFERENCE_DIR, by default ../shared/reference/medfuse-mimic4extract; without
+it the reference side is skipped with the reason. The reference takes minutes to hours (it streams the CSVs row by row), so its run is kept in the cache
 (`<cache>/ref<N>`, with its times.json and logs) and reused when complete; `--fresh-reference` re-runs it.
 
 Usage: python bench/bench_timeseries.py [--patients 1000 4000] [--repeats 3] [--growth 1000 2000 4000]
@@ -34,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "timeseries.json"
-REFERENCE = ROOT.parent / "shared" / "reference" / "medfuse-mimic4extract"
+REFERENCE = Path(os.environ.get("CLINFUSE_REFERENCE_DIR", ROOT.parent / "shared" / "reference" / "medfuse-mimic4extract"))
 SELECTION = "*features/timeseries_ihm"
 FAITHFUL = "features/timeseries_events.mode=faithful"
 STEP_1H = "features/timeseries_ihm.timestep_hours=1.0"
