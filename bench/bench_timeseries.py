@@ -39,7 +39,8 @@ REFERENCE = Path(os.environ.get("CLINFUSE_REFERENCE_DIR", ROOT.parent / "shared"
 SELECTION = "*features/timeseries_ihm"
 FAITHFUL = "features/timeseries_events.mode=faithful"
 STEP_1H = "features/timeseries_ihm.timestep_hours=1.0"
-NICE = ["nice", "-n", "10"]  # both sides alike (the reference script is run the same way)
+# both sides at one niceness ($BENCH_NICE, default 0): on a shared machine the same share of the cores
+NICE = ["nice", "-n", os.environ.get("BENCH_NICE", "0")]
 REF_TASKS = {"ihm": "in-hospital-mortality", "pheno": "phenotyping"}
 # comparable stages: reference stages -> clinfuse steps (step keys of the Dagster run)
 STAGES = {
@@ -208,7 +209,7 @@ def measure(cache: Path, patients: int, repeats: int, fresh: bool) -> dict:
         log(f"clinfuse at {patients:,} patients [{i + 1}/{repeats}]: {r['seconds']:.1f} s, cpu {r['cpu_s']:.1f} s, "
             f"start-up {r['startup_s']:.1f} s")
     last = cache / f"home{patients}-{repeats - 1}"
-    result = {"patients": patients, "load_average": [round(x, 2) for x in os.getloadavg()]}
+    result = {"patients": patients, "nice": int(NICE[-1]), "load_average": [round(x, 2) for x in os.getloadavg()]}
     side = {"seconds": summary([r["seconds"] for r in runs]), "cpu_s": summary([r["cpu_s"] for r in runs]),
             "startup_s": summary([r["startup_s"] for r in runs]), "tail_s": summary([r["tail_s"] for r in runs]),
             "stages": {name: summary([stage_sum(r["steps"], steps) for r in runs])
