@@ -240,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE.yaml",
                    help="Dagster run config, the Launchpad's YAML: ops: {OP: {config: {...}}}")
     p.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
-                   help="set one asset config field, e.g. features/timeseries_ihm.mode=faithful or "
+                   help="set one asset config field, e.g. features/timeseries_events.mode=faithful or "
                         "models/medfuse_ihm.epochs=5 (repeatable; applied after --config)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="steps run at once, each in its own process (default $CLINFUSE_WORKERS, else one per "

@@ -180,14 +180,19 @@ def variable_ranges() -> pl.DataFrame:
 # ---------------------------------------------------------------- phenotypes
 
 
+def _load_yaml(name: str) -> dict:
+    # libyaml's parser when present: the pure-Python one takes seconds on these files (at graph load)
+    return yaml.load(resource_path(name).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 @lru_cache(maxsize=1)
 def _phenotype_yaml() -> dict:
-    return yaml.safe_load(resource_path("icd_9_10_definitions_2.yaml").read_text())
+    return _load_yaml("icd_9_10_definitions_2.yaml")
 
 
 @lru_cache(maxsize=1)
 def _hcup_yaml() -> dict:
-    return yaml.safe_load(resource_path("hcup_ccs_2015_definitions.yaml").read_text())
+    return _load_yaml("hcup_ccs_2015_definitions.yaml")
 
 
 @lru_cache(maxsize=1)

@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from models.tabular import SPLITS, TabularTask, Target, tabular_task
 from warehouse.lake import ClinfuseError, Home, atomic_dir
@@ -50,8 +49,8 @@ from warehouse.lake import ClinfuseError, Home, atomic_dir
 BASELINES = ("dummy", "linear", "random_forest", "hist_gbm", "xgboost", "mlp")
 FRAMES = ("ihm", "pheno", "cxr", "m3tlm", "m3h")
 # What the baseline assets' code version hashes.
-BASELINE_SOURCES = ("models/baselines.py", "models/tabular.py", "models/metrics.py", "models/reports",
-                    "features/frames.py", "models/data.py")
+BASELINE_SOURCES = ("models/baselines.py", "models/observed_columns.py", "models/tabular.py", "models/metrics.py",
+                    "models/reports", "features/frames.py", "models/data.py")
 # What each family's tabular view adds to that (their frame and data modules).
 FRAME_SOURCES = {"m3tlm": ("models/m3tlm/data.py", "features/m3tlm"), "m3h": ("models/m3h/data.py", "features/m3h")}
 # Parameters that exist only for one problem class (the linear baseline's two estimators).
@@ -143,22 +142,12 @@ def param_grid(baseline: str, kind: str, settings: dict) -> list[dict]:
     return [dict(spec["fixed"]) | dict(entry) for entry in ParameterGrid(grid)] if grid else [dict(spec["fixed"])]
 
 
-class ObservedColumns(TransformerMixin, BaseEstimator):
-    """Keeps the columns that have at least one value in the rows it is fitted on: an all-missing column
-    carries nothing, and scikit-learn's HistGradientBoosting fails on one (its binning needs a value)."""
-
-    def fit(self, X, y=None):
-        self.keep_ = np.flatnonzero(~np.isnan(np.asarray(X, dtype=np.float64)).all(axis=0))
-        return self
-
-    def transform(self, X):
-        return np.asarray(X)[:, self.keep_]
-
-
 def make_estimator(baseline: str, kind: str, params: dict, seed: int, n_jobs: int = 1):
     """An unfitted sklearn-compatible estimator for one grid entry (a Pipeline whose first step drops the
     columns without any training value)."""
     from sklearn.pipeline import make_pipeline
+
+    from models.observed_columns import ObservedColumns  # sklearn classes: imported when a baseline is fitted
 
     return make_pipeline(ObservedColumns(), _estimator(baseline, kind, params, seed, n_jobs))
 

@@ -80,7 +80,7 @@ def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
 
 def run_config_for(defs: dg.Definitions, config_file: str | None = None, sets: tuple[str, ...] = ()) -> dict:
     """Dagster run config from a run-config YAML file (Dagster's own format) and `ASSET.FIELD=VALUE`
-    overrides (`features/timeseries_ihm.mode=faithful`; values are read as YAML: 1.0, true, [AP, PA])."""
+    overrides (`features/timeseries_events.mode=faithful`; values are read as YAML: 1.0, true, [AP, PA])."""
     import yaml
 
     from warehouse.sources import load_yaml_mapping
@@ -95,7 +95,7 @@ def run_config_for(defs: dg.Definitions, config_file: str | None = None, sets: t
         key, eq, text = item.partition("=")
         asset, dot, field = key.strip().rpartition(".")
         if not eq or not dot or not asset or not field:
-            raise ClinfuseError(f"--set {item!r}: expected ASSET.FIELD=VALUE, e.g. features/timeseries_ihm.mode=faithful")
+            raise ClinfuseError(f"--set {item!r}: expected ASSET.FIELD=VALUE, e.g. features/timeseries_events.mode=faithful")
         try:
             op = defs.resolve_assets_def(dg.AssetKey.from_user_string(asset)).op.name
         except Exception:  # dagster raises several types for an unknown key

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 
-import cv2
 import numpy as np
-from PIL import Image, ImageFile
 
 JPEG_SOI, JPEG_EOI = b"\xff\xd8", b"\xff\xd9"
 
@@ -28,6 +26,9 @@ def ends_with_eoi(data: bytes) -> bool:
 
 def decodes_completely(data: bytes) -> bool:
     """True when `data` is a whole image (see the module docstring); never raises for bad bytes."""
+    import cv2  # decoders here, not at the top: ingest without images (and graph loading) never needs them
+    from PIL import Image, ImageFile
+
     if not data:
         return False
     if is_jpeg(data):

@@ -8,26 +8,14 @@ Plain libraries (no Dagster): each function takes frames or a `Home` and returns
 writing and publishing the tables is the caller's job (`warehouse.lake`).
 """
 
-from features.cxr.pairing import (
-    PAIR_COLUMNS,
-    TASKS,
-    build_pairs,
-    pair_cxr_to_stays,
-    partial_samples,
-)
-from features.cxr.tensors import (
-    CROP,
-    RESIZE,
-    CxrImageDataset,
-    build_tensors,
-    center_crop,
-    clahe,
-    decode_gray,
-    preprocess,
-    resize_short_side,
-    tensor_from_row,
-    tensors_to_array,
-)
+from features.lazy import lazy_exports
+
+__getattr__ = lazy_exports(__name__, {
+    "pairing": ("PAIR_COLUMNS", "TASKS", "build_pairs", "pair_cxr_to_stays", "partial_samples"),
+    "tensors": (
+        "CROP", "RESIZE", "CxrImageDataset", "build_tensors", "center_crop", "clahe", "decode_gray",
+        "preprocess", "resize_short_side", "tensor_from_row", "tensors_to_array"),
+})
 
 __all__ = [
     "CROP", "PAIR_COLUMNS", "RESIZE", "TASKS", "CxrImageDataset", "build_pairs", "build_tensors", "center_crop",

@@ -9,34 +9,20 @@ Pure Polars / NumPy / PyTorch functions, no Dagster (reference-pipelines.md §4.
 * `build_note_chunks`, `build_note_embeddings` (per shard, from the lake; pipelines/assets/notes.py writes them).
 """
 
-from features.notes.aggregate import (
-    NOTE_TYPES,
-    TIME_WEIGHTINGS,
-    aggregate_per_note,
-    aggregate_per_sample,
-    embedding_matrix,
-)
-from features.notes.bert import BIO_CLINICALBERT_CONFIG, POOLINGS, embed_chunks, get_bert, load_bert
-from features.notes.build import (
-    CHUNK_EMBEDDINGS_TABLE,
-    CHUNKS_TABLE,
-    NOTE_EMBEDDINGS_TABLE,
-    NoteChunks,
-    NoteEmbeddings,
-    build_note_chunks,
-    build_note_embeddings,
-    load_notes,
-)
-from features.notes.chunks import CHUNK_SCHEMA, chunk_notes
-from features.notes.tokenizer import (
-    DEFAULT_MODEL,
-    fallback_tokenizer,
-    hf_hub_cache,
-    load_tokenizer,
-    resolve_model_source,
-    tokenizer_source,
-    train_wordpiece,
-)
+from features.lazy import lazy_exports
+
+__getattr__ = lazy_exports(__name__, {
+    "aggregate": (
+        "NOTE_TYPES", "TIME_WEIGHTINGS", "aggregate_per_note", "aggregate_per_sample", "embedding_matrix"),
+    "bert": ("BIO_CLINICALBERT_CONFIG", "POOLINGS", "embed_chunks", "get_bert", "load_bert"),
+    "build": (
+        "CHUNK_EMBEDDINGS_TABLE", "CHUNKS_TABLE", "NOTE_EMBEDDINGS_TABLE", "NoteChunks", "NoteEmbeddings",
+        "build_note_chunks", "build_note_embeddings", "load_notes"),
+    "chunks": ("CHUNK_SCHEMA", "chunk_notes"),
+    "tokenizer": (
+        "DEFAULT_MODEL", "fallback_tokenizer", "hf_hub_cache", "load_tokenizer", "resolve_model_source",
+        "tokenizer_source", "train_wordpiece"),
+})
 
 __all__ = [
     "BIO_CLINICALBERT_CONFIG", "CHUNKS_TABLE", "CHUNK_EMBEDDINGS_TABLE", "CHUNK_SCHEMA", "DEFAULT_MODEL",

@@ -16,11 +16,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
-import torch
 
 from features.device import autocast, resolve_device
 from features.notes.tokenizer import (
@@ -45,6 +44,9 @@ from features.weights import (
 )
 from warehouse.lake import ClinfuseError
 
+if TYPE_CHECKING:  # torch is imported where it runs: loading the graph must not import it
+    import torch
+
 log = logging.getLogger(__name__)
 
 Pooling = Literal["pooler", "mean"]
@@ -67,6 +69,7 @@ def _check_pooling(pooling: str) -> None:
 
 def random_bert(config, pooling: Pooling = "pooler", seed: int = RANDOM_INIT_SEED):
     """A BertModel with freshly initialised weights, the same for the same config and seed."""
+    import torch
     from transformers import BertModel
 
     with torch.random.fork_rng(devices=[]):
@@ -118,6 +121,7 @@ def load_bert(
         return tok, random_bert(config, pooling, seed), f"{RANDOM_INIT}:L{layers}"
     src = resolve_model_source(model, revision)
     if loadable(src):
+        import torch
         from transformers import AutoModel
 
         tok = load_pretrained_tokenizer(src.path, src.label)
@@ -203,6 +207,8 @@ def embed_chunks(
     batch is padded only to its own longest chunk, run under `torch.inference_mode()` and the project's
     autocast, and written back in input order. `stats`, when given, receives tokens and truncations.
     """
+    import torch  # here, not at the top: loading the graph (features.notes.build) must not import torch
+
     _check_pooling(pooling)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")

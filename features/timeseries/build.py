@@ -12,7 +12,9 @@ Pipeline per shard (``shard=None``: every stay at once), no Python loop over pat
         --timeseries_ihm / timeseries_pheno (Polars)--> 76 columns per step
         --> ihm_48h, phenotyping (cohorts) + timeseries_ihm, timeseries_pheno (features)
 
-The asset `medfuse_task_tables` writes the four tables one `shard=k` folder at a time (warehouse.lake.write_shards).
+The asset `features/timeseries_events` stores the cleaned events per shard (`shard_events`), so that a new
+timestep re-discretises them only; `medfuse_task_tables` reads them back (`read_shard_events`) and writes the
+four tables one `shard=k` folder at a time (warehouse.lake.write_shards).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from warehouse.lake import (
     ClinfuseError,
     Home,
     open_lake,
+    parquet_glob,
     shard_filter,
 )
 
@@ -86,10 +89,6 @@ class TaskFrames:
 # ---------------------------------------------------------------- inputs
 
 
-
-
-
-
 def load_stays(con: duckdb.DuckDBPyConnection, shard: int | None = None, shards: int = DEFAULT_SHARDS) -> pl.DataFrame:
     """The shard's stays of `cohorts.icu_stays` (every column but the stored shard), sorted by stay_id."""
     try:
@@ -110,6 +109,25 @@ def cleaned_events(con: duckdb.DuckDBPyConnection, stays: pl.DataFrame, mode: Cl
     keys = stays.select("subject_id", "hadm_id", "stay_id", "intime", "outtime")
     events = extract_events(con, keys).pl()
     return clean_events(events, mode).collect()
+
+
+def shard_events(con: duckdb.DuckDBPyConnection, shard: int | None, shards: int, mode: CleaningMode) -> pl.DataFrame:
+    """The cleaned events of a shard's stays as `features.timeseries_events` stores them: `cleaned_events`
+    plus the cleaning `mode` (what the task tables built from them record as theirs)."""
+    return cleaned_events(con, load_stays(con, shard, shards), mode).with_columns(pl.lit(mode).alias("mode"))
+
+
+def read_shard_events(home: Home, shard: int) -> tuple[pl.DataFrame, CleaningMode | None]:
+    """One shard of `features.timeseries_events` and the mode it was cleaned in (None for a shard without
+    events, where nothing depends on it)."""
+    folder = home.table_dir(SCHEMA_OF[EVENTS_TABLE], EVENTS_TABLE) / f"shard={int(shard)}"
+    if not folder.is_dir():
+        raise ClinfuseError(f"features.{EVENTS_TABLE} has no shard {shard}: materialise features/{EVENTS_TABLE} first")
+    events = pl.read_parquet(parquet_glob(folder), hive_partitioning=False)
+    modes = events["mode"].unique().to_list()
+    if len(modes) > 1:
+        raise ClinfuseError(f"features.{EVENTS_TABLE} shard {shard} mixes cleaning modes {sorted(modes)}")
+    return events.drop("mode"), modes[0] if modes else None
 
 
 def load_diagnoses(con: duckdb.DuckDBPyConnection, stays: pl.DataFrame, phenotype_mode: PhenotypeMode) -> pl.DataFrame:
@@ -211,16 +229,18 @@ def build_task_frames(
     *,
     con: duckdb.DuckDBPyConnection | None = None,
     dtype: pl.DataType | type[pl.DataType] = pl.Float32,
+    events: pl.DataFrame | None = None,
 ) -> TaskFrames:
     """Both task cohorts and both time-series tables for one shard (`subject_id % shards == shard`) or,
-    with `shard=None`, for every stay. `phenotype_mode` defaults to `mode`."""
+    with `shard=None`, for every stay. `phenotype_mode` defaults to `mode`. `events`: the shard's cleaned
+    events already made (`read_shard_events`, cleaned in `mode`); default: extracted and cleaned here."""
     phenotype_mode = phenotype_mode or mode
     own = con is None
     con = con or open_lake(home)
     try:
         t0 = time.perf_counter()
         stays = load_stays(con, shard, shards)
-        events = cleaned_events(con, stays, mode)
+        events = cleaned_events(con, stays, mode) if events is None else events
         diagnoses = load_diagnoses(con, stays, phenotype_mode)
         t1 = time.perf_counter()
     finally:
@@ -242,11 +262,13 @@ def build_task_frames(
 # ---------------------------------------------------------------- writing
 
 
+EVENTS_TABLE = "timeseries_events"
 ORDER_BY = {
+    EVENTS_TABLE: "subject_id, stay_id, charttime, variable",
     "ihm_48h": "subject_id, stay_id",
     "phenotyping": "subject_id, stay_id",
     "timeseries_ihm": "subject_id, stay_id, step",
     "timeseries_pheno": "subject_id, stay_id, step",
 }
-SCHEMA_OF = {"ihm_48h": "cohorts", "phenotyping": "cohorts",
+SCHEMA_OF = {EVENTS_TABLE: "features", "ihm_48h": "cohorts", "phenotyping": "cohorts",
              "timeseries_ihm": "features", "timeseries_pheno": "features"}

@@ -5,9 +5,7 @@ from typing import Literal
 import dagster as dg
 import numpy as np
 
-from features.cxr.densenet import PATHOLOGIES, build_embeddings, images_to_embed, load_densenet, load_tensors
 from features.cxr.pairing import build_pairs
-from features.cxr.tensors import build_tensors
 from features.progress import Progress, count_rows
 from features.weights import NO_SOURCE
 from pipelines.partitions import shard_partitions, write_partitions
@@ -82,6 +80,8 @@ def build_cxr_assets(shards: int) -> list:
     @dg.multi_asset(specs=tensor_specs, check_specs=tensor_checks, name="cxr_tensors", backfill_policy=policy,
                     can_subset=False)
     def cxr_tensors(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
+        from features.cxr.tensors import build_tensors  # OpenCV and torch: only in the steps that use them
+
         home = clinfuse.open_home(context)
         bar = Progress("chest X-ray tensors", count_rows(home, "raw", "cxr_images", "path IS NOT NULL"),
                        unit="images", log=context.log.info)
@@ -113,6 +113,14 @@ def build_cxr_assets(shards: int) -> list:
                           "(input scaled to [-1024, 1024] at 224 px).",
               check_specs=[dg.AssetCheckSpec("no_nan", asset=key, description="no NaN in features or outputs")])
     def cxr_densenet121_chex(context: dg.AssetExecutionContext, config: DensenetConfig, clinfuse: ClinfuseResource):
+        from features.cxr.densenet import (
+            PATHOLOGIES,
+            build_embeddings,
+            images_to_embed,
+            load_densenet,
+            load_tensors,
+        )
+
         home = clinfuse.open_home(context)
         policy = config.weights or clinfuse.weights_policy()
         # one model instance for every shard of the run; none when there is no image to embed

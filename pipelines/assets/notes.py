@@ -5,7 +5,6 @@ from typing import Literal
 
 import dagster as dg
 
-from features.notes.bert import get_bert
 from features.notes.build import (
     CHUNK_EMBEDDINGS_TABLE,
     CHUNKS_TABLE,
@@ -86,6 +85,8 @@ def build_notes_assets(shards: int) -> list:
 
     @dg.multi_asset(specs=specs, name="notes_clinicalbert", backfill_policy=policy, can_subset=False, pool="gpu")
     def notes_clinicalbert(context: dg.AssetExecutionContext, config: NotesConfig, clinfuse: ClinfuseResource):
+        from features.notes.bert import get_bert  # torch and transformers: only in the step that embeds
+
         home = clinfuse.open_home(context)
         bert = get_bert(_model(config, clinfuse), _policy(config, clinfuse), config.pooling) \
             if chunks_to_embed(home) else None  # nothing to embed: no model loaded

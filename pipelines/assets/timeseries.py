@@ -1,4 +1,5 @@
-"""MedFuse task cohorts and 2-hour time series per subject shard, subject-level splits, normalisers."""
+"""MedFuse cleaned events, task cohorts and 2-hour time series per subject shard, subject-level splits,
+normalisers. The cleaned events are their own asset so that a new timestep re-discretises only."""
 
 from typing import Literal
 
@@ -7,7 +8,15 @@ import polars as pl
 
 from features.mimic3_benchmarks import phenotype_names
 from features.splits import make_splits, reference_splits, split_fractions, subjects_in_several_splits
-from features.timeseries.build import ORDER_BY, SCHEMA_OF, build_task_frames, describe_cohort
+from features.timeseries.build import (
+    EVENTS_TABLE,
+    ORDER_BY,
+    SCHEMA_OF,
+    build_task_frames,
+    describe_cohort,
+    read_shard_events,
+    shard_events,
+)
 from features.timeseries.layout import CONTINUOUS_COLUMNS
 from features.timeseries.normalizer import empty_training_split, fit_normalizer
 from pipelines.partitions import shard_partitions, write_partitions
@@ -24,21 +33,45 @@ _DESCRIPTIONS = {
                       "(24 steps at 2 h), one row per (stay_id, step), with asof_time.",
     "timeseries_pheno": "Whole ICU stay of each phenotyping stay on the discretizer grid: 76 columns per step.",
 }
-_INPUTS = [dg.AssetKey(["cohorts", "icu_stays"])] + [
-    dg.AssetKey(["raw", t]) for t in ("icu_chartevents", "hosp_labevents", "hosp_diagnoses_icd", "hosp_d_icd_diagnoses")
+_STAYS = dg.AssetKey(["cohorts", "icu_stays"])
+_EVENT_INPUTS = [_STAYS, dg.AssetKey(["raw", "icu_chartevents"]), dg.AssetKey(["raw", "hosp_labevents"])]
+_INPUTS = [_STAYS, dg.AssetKey([SCHEMA_OF[EVENTS_TABLE], EVENTS_TABLE])] + [
+    dg.AssetKey(["raw", t]) for t in ("hosp_diagnoses_icd", "hosp_d_icd_diagnoses")
 ]
 
 
-class TimeseriesConfig(dg.Config):
+class EventsConfig(dg.Config):
     """Cleaning `fixed` (default) repairs the reference's unit bugs; `faithful` reproduces MedFuse's code exactly."""
 
     mode: Literal["fixed", "faithful"] = "fixed"
+
+
+class TimeseriesConfig(dg.Config):
+    """`phenotype_mode` `same`: the cleaning mode of features/timeseries_events."""
+
     timestep_hours: float = 2.0
     phenotype_mode: Literal["same", "fixed", "faithful"] = "same"
 
 
 def build_timeseries_assets(shards: int) -> list:
     partitions = shard_partitions(shards)
+
+    @dg.asset(key=[SCHEMA_OF[EVENTS_TABLE], EVENTS_TABLE], group_name="features", code_version=CODE_VERSION,
+              partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run(), deps=_EVENT_INPUTS,
+              kinds={"duckdb", "polars", "parquet"},
+              description="The 17 MedFuse variables' events of every cohorts.icu_stays episode, extracted and "
+                          "cleaned (`mode`), one value per (stay_id, charttime, variable), with hours since intime.")
+    def timeseries_events(context: dg.AssetExecutionContext, config: EventsConfig, clinfuse: ClinfuseResource):
+        home = clinfuse.open_home(context)
+
+        def build(con, shard: int, shards: int):
+            events = shard_events(con, shard, shards, config.mode)
+            return {EVENTS_TABLE: events}, {"stays": events["stay_id"].n_unique()}
+
+        written = write_partitions(context, home, [ShardedTable("features", EVENTS_TABLE, ORDER_BY[EVENTS_TABLE])],
+                                   build)
+        return dg.MaterializeResult(metadata={"rows": written.rows[EVENTS_TABLE], "stays": written.total("stays"),
+                                              "mode": config.mode})
     specs = [dg.AssetSpec(key=[SCHEMA_OF[t], t], group_name=SCHEMA_OF[t], description=_DESCRIPTIONS[t],
                           code_version=CODE_VERSION, partitions_def=partitions, deps=_INPUTS, kinds={"polars", "parquet"})
              for t in TABLES]
@@ -52,17 +85,20 @@ def build_timeseries_assets(shards: int) -> list:
     def medfuse_task_tables(context: dg.AssetExecutionContext, config: TimeseriesConfig, clinfuse: ClinfuseResource):
         home = clinfuse.open_home(context)
         phenotype_mode = None if config.phenotype_mode == "same" else config.phenotype_mode
+        modes = set()
 
         def build(con, shard: int, shards: int):
-            frames = build_task_frames(home, shard, shards, config.mode, config.timestep_hours, phenotype_mode,
-                                       con=con)
+            events, mode = read_shard_events(home, shard)
+            modes.add(mode)
+            frames = build_task_frames(home, shard, shards, mode or "fixed", config.timestep_hours, phenotype_mode,
+                                       con=con, events=events)
             context.log.info(f"shard {shard}: {frames.stats['stays']} stays, {frames.stats['ihm_48h']} IHM samples")
             return {name: frames.table(name) for name in TABLES}, frames.stats
 
         written = write_partitions(context, home, SHARDED_TABLES, build)
         totals, positives, unseen = written.rows, written.total("ihm_positives"), written.total("n_unseen_pheno")
         pheno_prevalence = _phenotype_prevalence(home)
-        settings = {"mode": config.mode, "timestep_hours": config.timestep_hours,
+        settings = {"mode": _one_mode(modes), "timestep_hours": config.timestep_hours,
                     "shards_built": ",".join(context.partition_keys)}
         prevalence = positives / totals["ihm_48h"] if totals["ihm_48h"] else 0.0
         for name in TABLES:
@@ -78,7 +114,16 @@ def build_timeseries_assets(shards: int) -> list:
                                   passed=unseen == 0, severity=dg.AssetCheckSeverity.WARN,
                                   metadata={"unseen_values": unseen})
 
-    return [medfuse_task_tables]
+    return [timeseries_events, medfuse_task_tables]
+
+
+def _one_mode(modes: set) -> str:
+    """The cleaning mode of the events the run discretised (shards without events have none)."""
+    known = sorted(m for m in modes if m)
+    if len(known) > 1:
+        raise ClinfuseError(f"features/{EVENTS_TABLE} shards were cleaned in different modes {known}: "
+                            f"materialise features/{EVENTS_TABLE} again for every shard")
+    return known[0] if known else "fixed"
 
 
 def _phenotype_prevalence(home) -> dict[str, float]:

@@ -111,9 +111,11 @@ def test_retraining_with_one_seed_gives_byte_identical_metrics(materialised, syn
 
 
 def test_run_config_from_the_command_line_is_validated(tmp_path):
-    assert run_config_for(defs, None, ("models/medfuse_ihm.epochs=2", "features/timeseries_ihm.mode=faithful")) == {
+    assert run_config_for(defs, None, ("models/medfuse_ihm.epochs=2", "features/timeseries_events.mode=faithful",
+                                       "features/timeseries_ihm.timestep_hours=1.0")) == {
         "ops": {"models__medfuse_ihm": {"config": {"epochs": 2}},
-                "medfuse_task_tables": {"config": {"mode": "faithful"}}}}
+                "features__timeseries_events": {"config": {"mode": "faithful"}},
+                "medfuse_task_tables": {"config": {"timestep_hours": 1.0}}}}
     config = tmp_path / "run.yaml"
     config.write_text("ops:\n  medfuse_task_tables:\n    config:\n      timestep_hours: 1.0\n")
     assert run_config_for(defs, str(config), ())["ops"]["medfuse_task_tables"]["config"] == {"timestep_hours": 1.0}
