@@ -156,7 +156,7 @@ def _tree_rss_mb(pid: int) -> float:
 
 def run_child(module: str, name: str, action: str, input_dir: Path, out_dir: Path, at_scale: float) -> dict:
     """One fresh process; its result, with `peak_rss_mb` the peak of the whole process tree (sampled every
-    50 ms, and never below the child's own ru_maxrss)."""
+    100 ms, and never below the child's own ru_maxrss)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", "bench.harness", "--child", module, name, action,
                              str(input_dir), str(out_dir), str(at_scale)], cwd=ROOT, env=env,
@@ -167,7 +167,7 @@ def run_child(module: str, name: str, action: str, input_dir: Path, out_dir: Pat
     def sample() -> None:
         while proc.poll() is None:
             peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
-            time.sleep(0.05)
+            time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     if sampling:
@@ -264,8 +264,8 @@ def _measure(module: str, case: Case, at_scale: float, repeats: int, log) -> dic
                 log(f"  [{i + 1}/{repeats}] {side.label}: {r['seconds']:.2f} s, cpu {r['cpu_s']:.1f} s, "
                     f"peak RSS {r['peak_rss_mb']:.0f} MB")
             if case.check and i == 0:
-                problem = run_child(module, case.name, "check", inp, Path(tmp), at_scale)["problem"]
-                log(f"  check: {problem or 'outputs agree'}")
+                problem = run_child(module, case.name, "check", inp, Path(tmp), at_scale)["problem"] or "outputs agree"
+                log(f"  check: {problem}")
             for side in case.sides():  # outputs can be large (a lake per repetition)
                 shutil.rmtree(Path(tmp) / side.label.replace("/", "_"), ignore_errors=True)
     sides = {label: _side_summary(r, info.get("items", 1)) for label, r in reps.items()}

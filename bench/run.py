@@ -123,7 +123,7 @@ def case_section(r: dict) -> list[str]:
         return [*lines, _headline(r), ""]
     lines.append("Input: " + ", ".join(f"{k} {_n(v)}" for k, v in r["input"].items()) + ".")
     if r.get("check") is not None:
-        lines.append(f"Output check: {r['check'] or 'outputs agree'}.")
+        lines.append(f"Output check: {r['check']}.")
     lines += ["", "| side | seconds: median (min–max) | per second | CPU s (median) | peak RSS MB (max) | other |",
               "|---|---|---|---|---|---|"]
     for label, s in r["sides"].items():
