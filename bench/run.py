@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 
 from bench.harness import RESULTS, ROOT, discover, machine, run_case, write_result  # noqa: E402
 
-SIGNAL = ("signal", "m3tlm_signal")  # results of the model-signal scripts, not harness cases
+SIGNAL = ("signal", "m3tlm_signal")  # the model-signal scripts' results
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -83,7 +83,9 @@ def _headline(r: dict) -> str:
         return f"skipped: {r['skipped']}"
     if r.get("failed"):
         return f"failed: {r['failed'][:120]}"
-    return f"{r['ratio']:.2f}×" if r.get("ratio") is not None else "—"
+    if r.get("ratio") is None:
+        return "—"
+    return f"{r['ratio']:.2f}× (CPU time {r['cpu_ratio']:.2f}×)" if r.get("cpu_ratio") is not None else f"{r['ratio']:.2f}×"
 
 
 def _subject_figure(r: dict) -> str:
@@ -133,7 +135,8 @@ def case_section(r: dict) -> list[str]:
         lines.append(f"| {label} | {_spread(s)} | {_n(s['per_second'])} {r['unit']}/s | {_n(s['cpu_s']['median'])} | "
                      f"{_n(s['peak_rss_mb']['max'])} | {other} |")
     if r.get("ratio") is not None:
-        lines += ["", f"Ratio {r['ratio']:.3f} ({r['ratio_definition']}), {s['seconds']['n']} alternating repetitions."]
+        lines += ["", f"Ratio {r['ratio']:.3f} ({r['ratio_definition']}; on CPU time {r.get('cpu_ratio')}), "
+                      f"{s['seconds']['n']} alternating repetitions."]
     if r.get("growth"):
         lines += ["", "Growth (one repetition per side at the smaller scales):", "",
                   "| scale | " + " | ".join(f"{label} s | {label} peak RSS MB" for label in r["sides"]) + " |",
@@ -145,17 +148,20 @@ def case_section(r: dict) -> list[str]:
     return [*lines, ""]
 
 
-def signal_section() -> list[str]:
-    lines = ["## Model-signal checks (not performance)", "",
+def other_sections() -> list[str]:
+    """Results that are not harness cases: the model-signal checks, and any script's `runs` list."""
+    lines = ["## Model-signal checks and other results (not harness cases)", "",
              "`bench/bench_signal.py` and `bench/bench_m3tlm_signal.py` check that the models learn from real "
              "signal and not from shuffled labels; they run by hand (minutes each). Their last results:", ""]
     for name in SIGNAL:
-        path = RESULTS / f"{name}.json"
-        if not path.is_file():
+        if not (RESULTS / f"{name}.json").is_file():
             lines.append(f"- `{name}`: no result yet")
-            continue
+    for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
-        lines += [f"### {name} ({data.get('when', '?')})", "", f"Goal: {data.get('goal', 'n/a')}", ""]
+        if "case" in data:
+            continue
+        lines += [f"### {data.get('benchmark', path.stem)} ({data.get('when', '?')})", "",
+                  f"Goal: {data.get('goal') or data.get('target', 'n/a')}", ""]
         runs = data.get("runs", [])
         if runs:
             keys = [k for k, v in runs[0].items() if not isinstance(v, dict | list)]
@@ -165,10 +171,28 @@ def signal_section() -> list[str]:
     return lines
 
 
-def growth_plot(results: list[dict]) -> Path | None:
-    """Log-log seconds against input size for every result with a `growth` list (any case, any branch)."""
-    series = [r for r in results if r.get("growth")]
-    if not series:
+def _growth_points(data: dict) -> dict[str, list[tuple[float, float]]]:
+    """label -> [(input size, median seconds)] from a result's `growth` list (the harness's shape:
+    each entry has input.items and sides.<label>.seconds.median); entries of another shape are skipped."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    for g in data.get("growth", []):
+        try:
+            items = float(g["input"]["items"])
+            for label, side in g["sides"].items():
+                series.setdefault(label, []).append((items, float(side["seconds"]["median"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return {label: sorted(pts) for label, pts in series.items() if len(pts) > 1}
+
+
+def growth_plot() -> Path | None:
+    """Log-log seconds against input size for every result with a `growth` list (any case, any script)."""
+    found = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        data = json.loads(path.read_text())
+        if _growth_points(data):
+            found[data.get("case") or data.get("benchmark") or path.stem] = _growth_points(data)
+    if not found:
         return None
     try:
         import matplotlib
@@ -179,14 +203,12 @@ def growth_plot(results: list[dict]) -> Path | None:
         print("matplotlib is not installed: no growth plot")
         return None
     fig, ax = plt.subplots(figsize=(7, 5))
-    for r in series:
-        for label in r["growth"][0]["sides"]:
-            pts = [(g["input"]["items"], g["sides"][label]["seconds"]["median"]) for g in r["growth"]
-                   if label in g["sides"]]
-            ax.plot(*zip(*pts, strict=True), marker="o", label=f"{r['case']}: {label}")
+    for case, series in found.items():
+        for label, pts in series.items():
+            ax.plot(*zip(*pts, strict=True), marker="o", label=f"{case}: {label}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("input size (rows or items)")
+    ax.set_xlabel("input size (rows, stays, items)")
     ax.set_ylabel("seconds (median)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
@@ -199,7 +221,7 @@ def growth_plot(results: list[dict]) -> Path | None:
 
 def write_tables() -> Path:
     results = _cases()
-    plot = growth_plot(results)
+    plot = growth_plot()
     machines = {_machine_line(r["machine"]).split("; load")[0] for r in results}
     lines = ["# Benchmark results", "", "Generated by `bench/run.py` from `bench/results/*.json`; do not edit by hand. "
              "Ratio: subject speed / baseline speed on the same input in the same run (1.0 is parity, above 1 the "
@@ -207,7 +229,7 @@ def write_tables() -> Path:
     if plot:
         lines += [f"Growth: ![growth](results/{plot.name})", ""]
     lines += [line for r in results for line in case_section(r)]
-    lines += signal_section()
+    lines += other_sections()
     out = ROOT / "bench" / "RESULTS.md"
     out.write_text("\n".join(lines) + "\n")
     if README.is_file():
