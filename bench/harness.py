@@ -43,6 +43,11 @@ def scale() -> float:
     return float(os.environ.get("BENCH_SCALE", "1"))
 
 
+def repeats(case: Case) -> int:
+    """BENCH_REPEATS, when set, overrides every case's repetitions (e.g. 1 for a quick look)."""
+    return int(os.environ.get("BENCH_REPEATS") or case.repeats)
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("BENCH_CACHE", Path(tempfile.gettempdir()) / "clinfuse-bench-cache"))
 
@@ -291,7 +296,7 @@ def run_case(module: str, case: Case, mach: dict, log=print) -> dict:
         return {**result, "skipped": reason}
     start = time.monotonic()
     try:
-        result.update(_measure(module, case, at_scale, case.repeats, log))
+        result.update(_measure(module, case, at_scale, repeats(case), log))
         if case.growth:
             result["growth"] = [{k: m[k] for k in ("scale", "input", "sides", "ratio") if k in m}
                                 for m in (_measure(module, case, at_scale * g, 1, log) for g in case.growth)]

@@ -4,6 +4,8 @@ README's benchmark table (between its bench markers) and the growth plot, from b
     python bench/run.py [CASE ...]          # the named cases only (default: all)
     python bench/run.py --table-only        # re-render from the existing results
     BENCH_SCALE=4 python bench/run.py       # grow every input
+    BENCH_REPEATS=1 python bench/run.py     # one repetition per side (default: each case's own, mostly 3)
+    BENCH_CACHE=DIR                         # where prepared inputs are kept (default: $TMPDIR/clinfuse-bench-cache)
 
 Never fails on a slow or incomplete machine: a failed or skipped case is recorded in its JSON.
 The model-signal checks (bench_signal.py, bench_m3tlm_signal.py) are not performance cases: they run by

@@ -16,7 +16,7 @@ from bench.harness import Case, Side, timed
 
 SIZES = {"1024": (1024, 1024), "2500x3000": (2500, 3000)}  # (width, height)
 IMAGES = {"1024": 150, "2500x3000": 30}  # per size at BENCH_SCALE 1
-LOADER_PASSES = 10  # the DataLoader cases read the 1024 files this many times: worker start-up amortised
+LOADER_PASSES = 4  # the DataLoader cases read the 1024 files this many times: worker start-up amortised
 EMBED_IMAGES_CPU, EMBED_IMAGES_GPU, EMBED_BATCH = 48, 2048, 64
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.harness import ROOT, Case, Side
 
-PATIENTS = 60  # at BENCH_SCALE 1
+PATIENTS = 40  # at BENCH_SCALE 1 (make demo: 300)
 DEMO_ENV = {"CLINFUSE_WEIGHTS": "auto", "CLINFUSE_NOTES_MODEL": "random-init:L1", "CLINFUSE_MODEL_PROFILE": "demo"}
 
 
