@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ if __package__ in (None, ""):
 from bench.harness import RESULTS, ROOT, discover, machine, run_case, write_result  # noqa: E402
 
 SIGNAL = ("signal", "m3tlm_signal")  # the model-signal scripts' results
+SCRIPTS = ("bench_timeseries.py",)  # performance scripts that are not harness cases; run after the cases
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -45,6 +47,13 @@ def run(names: list[str]) -> None:
         print(f"== {name}: {case.what} ({time.monotonic() - start:.0f} s so far)", flush=True)
         mach = {**mach, "load_average_at_start": [round(x, 2) for x in __import__("os").getloadavg()]}
         print(f"   -> {write_result(run_case(module, case, mach, log=lambda m: print(m, flush=True)))}")
+    for script in SCRIPTS if not names else ():
+        path = ROOT / "bench" / script
+        if path.is_file():
+            print(f"== {script} ({time.monotonic() - start:.0f} s so far)", flush=True)
+            code = subprocess.run([sys.executable, str(path)], cwd=ROOT).returncode
+            if code:
+                print(f"   {script} failed (exit {code}); its previous result, if any, is kept")
     print(f"all cases: {time.monotonic() - start:.0f} s")
 
 
@@ -174,16 +183,19 @@ def other_sections() -> list[str]:
 
 
 def _growth_points(data: dict) -> dict[str, list[tuple[float, float]]]:
-    """label -> [(input size, median seconds)] from a result's `growth` list (the harness's shape:
-    each entry has input.items and sides.<label>.seconds.median); entries of another shape are skipped."""
+    """label -> [(input size, seconds)] from a result's `growth` list. Two shapes are read: the harness's
+    (input.items, sides.<label>.seconds.median) and a script's flat rows (a size: items, rows, stays or
+    patients; every `seconds` or `*_seconds` number is a series)."""
     series: dict[str, list[tuple[float, float]]] = {}
     for g in data.get("growth", []):
-        try:
-            items = float(g["input"]["items"])
+        if "sides" in g:
             for label, side in g["sides"].items():
-                series.setdefault(label, []).append((items, float(side["seconds"]["median"])))
-        except (KeyError, TypeError, ValueError):
+                series.setdefault(label, []).append((float(g["input"]["items"]), float(side["seconds"]["median"])))
             continue
+        size = next((g[k] for k in ("items", "rows", "stays", "patients") if isinstance(g.get(k), int | float)), None)
+        for key, value in g.items():
+            if size and (key == "seconds" or key.endswith("_seconds")) and isinstance(value, int | float) and value > 0:
+                series.setdefault(key, []).append((float(size), float(value)))
     return {label: sorted(pts) for label, pts in series.items() if len(pts) > 1}
 
 
