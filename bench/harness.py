@@ -129,6 +129,8 @@ def _child(module: str, name: str, action: str, input_dir: str, out_dir: str, at
     else:
         side = next(s for s in case.sides() if s.label == action)
         value, t = timed(lambda: side.run(inp, out))
+        if value and "seconds" in value and "cpu_s" not in value:
+            t["cpu_s"] = None  # the side timed a part of its work: the whole call's CPU time would not match
         result = {**t, **(value or {})}
     self_, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     result["self_peak_rss_mb"] = self_.ru_maxrss / 1024
@@ -136,8 +138,9 @@ def _child(module: str, name: str, action: str, input_dir: str, out_dir: str, at
     print("\n@@result " + json.dumps(result, default=str), flush=True)
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants now (Linux /proc), in MB."""
+def _tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process and all its descendants now (Linux /proc), in MB. The RSS sum counts pages
+    shared between the processes (forked DataLoader workers) once per process; PSS splits them."""
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -147,31 +150,36 @@ def _tree_rss_mb(pid: int) -> float:
             except (OSError, IndexError, ValueError):
                 continue
             parents.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [pid]
+    rss = pss = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
         todo += parents.get(p, [])
         try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith(("Rss:", "Pss:")):
+                        kb = int(line.split()[1])
+                        rss, pss = (rss + kb, pss) if line.startswith("Rss:") else (rss, pss + kb)
         except (OSError, IndexError, ValueError):
             pass
-    return total / 2**20
+    return rss / 1024, pss / 1024
 
 
 def run_child(module: str, name: str, action: str, input_dir: Path, out_dir: Path, at_scale: float) -> dict:
-    """One fresh process; its result, with `peak_rss_mb` the peak of the whole process tree (sampled every
-    100 ms, and never below the child's own ru_maxrss)."""
+    """One fresh process; its result, with `peak_rss_mb` the peak of the whole process tree's RSS (sampled
+    every 100 ms, and never below the child's own ru_maxrss) and `peak_pss_mb` its peak PSS."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", "bench.harness", "--child", module, name, action,
                              str(input_dir), str(out_dir), str(at_scale)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0.0]
+    peak = [0.0, 0.0]
     sampling = os.path.isdir("/proc")
 
     def sample() -> None:
         while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+            rss, pss = _tree_memory_mb(proc.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -186,6 +194,8 @@ def run_child(module: str, name: str, action: str, input_dir: Path, out_dir: Pat
         raise RuntimeError(f"{name} {action} failed (exit {proc.returncode}): " + " | ".join(tail))
     result = json.loads(lines[-1].removeprefix("@@result "))
     result["peak_rss_mb"] = round(max(peak[0], result["self_peak_rss_mb"], result["children_peak_rss_mb"]), 1)
+    if peak[1]:
+        result["peak_pss_mb"] = round(peak[1], 1)
     return result
 
 
@@ -208,8 +218,8 @@ def machine() -> dict:
              "except Exception:\n"
              "    out['gpu'] = None\n"
              "print(json.dumps(out))\n")
-    versions = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                                         check=True).stdout.strip().splitlines()[-1])
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    versions = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {"gpu": None}
     mem = None
     if os.path.exists("/proc/meminfo"):
         with open("/proc/meminfo") as f:
@@ -230,12 +240,14 @@ def _side_summary(reps: list[dict], items_default: float) -> dict:
     seconds = [r["seconds"] for r in reps]
     items = reps[0].get("items", items_default)
     extras = {k: v for k, v in reps[0].items() if k not in {
-        "seconds", "cpu_s", "items", "peak_rss_mb", "self_peak_rss_mb", "children_peak_rss_mb"}}
+        "seconds", "cpu_s", "items", "peak_rss_mb", "peak_pss_mb", "self_peak_rss_mb", "children_peak_rss_mb"}}
     numeric = {k: _summary([r[k] for r in reps]) for k, v in extras.items() if isinstance(v, int | float)}
     other = {k: v for k, v in extras.items() if not isinstance(v, int | float)}
     med = statistics.median(seconds)
     return {"items": items, "seconds": _summary(seconds), "per_second": round(items / med, 2) if med else None,
-            "cpu_s": _summary([r["cpu_s"] for r in reps]), "peak_rss_mb": _summary([r["peak_rss_mb"] for r in reps]),
+            "cpu_s": _summary([r["cpu_s"] for r in reps]) if all(r["cpu_s"] is not None for r in reps) else None,
+            "peak_rss_mb": _summary([r["peak_rss_mb"] for r in reps]),
+            **({"peak_pss_mb": _summary([r["peak_pss_mb"] for r in reps])} if all("peak_pss_mb" in r for r in reps) else {}),
             **({"figures": numeric} if numeric else {}), **other}
 
 
@@ -266,7 +278,8 @@ def _measure(module: str, case: Case, at_scale: float, repeats: int, log) -> dic
                 out.mkdir()
                 r = run_child(module, case.name, side.label, inp, out, at_scale)
                 reps[side.label].append(r)
-                log(f"  [{i + 1}/{repeats}] {side.label}: {r['seconds']:.2f} s, cpu {r['cpu_s']:.1f} s, "
+                cpu = f"{r['cpu_s']:.1f} s" if r["cpu_s"] is not None else "n/a"
+                log(f"  [{i + 1}/{repeats}] {side.label}: {r['seconds']:.2f} s, cpu {cpu}, "
                     f"peak RSS {r['peak_rss_mb']:.0f} MB")
             if case.check and i == 0:
                 problem = run_child(module, case.name, "check", inp, Path(tmp), at_scale)["problem"] or "outputs agree"
@@ -279,7 +292,8 @@ def _measure(module: str, case: Case, at_scale: float, repeats: int, log) -> dic
         s, b = sides[case.subject.label], sides[case.baseline.label]
         out["ratio"] = round(b["seconds"]["median"] / s["seconds"]["median"] * s["items"] / b["items"], 3)
         # the same ratio on CPU time (user + sys): steadier than wall time on a loaded machine
-        out["cpu_ratio"] = round(b["cpu_s"]["median"] / max(s["cpu_s"]["median"], 1e-9) * s["items"] / b["items"], 3)
+        if s["cpu_s"] and b["cpu_s"]:
+            out["cpu_ratio"] = round(b["cpu_s"]["median"] / max(s["cpu_s"]["median"], 1e-9) * s["items"] / b["items"], 3)
     return out
 
 

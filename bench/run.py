@@ -131,20 +131,22 @@ def summary_table(results: list[dict]) -> list[str]:
 
 def case_section(r: dict) -> list[str]:
     lines = [f"## {r['case']}", "", f"{r['what']}. Goal: {r['goal']}. Measured {r['when']}, BENCH_SCALE "
-             f"{r['bench_scale']:g}, in {r.get('wall_s', 0):g} s; machine: {_machine_line(r['machine'])}.", ""]
+             f"{r['bench_scale']:g}, in {r.get('wall_s', 0):g} s; machine: {_machine_line(r['machine'])}. Peak RSS "
+             "sums the process tree (pages shared by forked workers counted in each); PSS divides them.", ""]
     if r.get("skipped") or r.get("failed"):
         return [*lines, _headline(r), ""]
     lines.append("Input: " + ", ".join(f"{k} {_n(v)}" for k, v in r["input"].items()) + ".")
     if r.get("check") is not None:
         lines.append(f"Output check: {r['check']}.")
-    lines += ["", "| side | seconds: median (min–max) | per second | CPU s (median) | peak RSS MB (max) | other |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "| side | seconds: median (min–max) | per second | CPU s (median) | peak RSS MB (max) | "
+              "peak PSS MB (max) | other |", "|---|---|---|---|---|---|---|"]
     for label, s in r["sides"].items():
         other = "; ".join(f"{k} {_n(v['median'])} ({_n(v['min'])}–{_n(v['max'])})"
                           for k, v in s.get("figures", {}).items())
         other += "; ".join(f"{k} {v}" for k, v in s.items() if isinstance(v, str))
-        lines.append(f"| {label} | {_spread(s)} | {_n(s['per_second'])} {r['unit']}/s | {_n(s['cpu_s']['median'])} | "
-                     f"{_n(s['peak_rss_mb']['max'])} | {other} |")
+        cpu = _n(s["cpu_s"]["median"]) if s["cpu_s"] else "n/a"
+        lines.append(f"| {label} | {_spread(s)} | {_n(s['per_second'])} {r['unit']}/s | {cpu} | "
+                     f"{_n(s['peak_rss_mb']['max'])} | {_n(s.get('peak_pss_mb', {}).get('max'))} | {other} |")
     if r.get("ratio") is not None:
         lines += ["", f"Ratio {r['ratio']:.3f} ({r['ratio_definition']}; on CPU time {r.get('cpu_ratio')}), "
                       f"{s['seconds']['n']} alternating repetitions."]

@@ -75,7 +75,9 @@ def test_sides_alternate_on_one_input_and_the_ratio_is_speed(toy):
     assert fast["seconds"]["n"] == 2 and fast["seconds"]["min"] <= fast["seconds"]["median"] <= fast["seconds"]["max"]
     assert result["ratio"] == pytest.approx(slow["seconds"]["median"] / fast["seconds"]["median"], rel=1e-2)
     assert result["ratio"] > 2
-    assert result["sides"]["hungry"]["peak_rss_mb"]["min"] > 200 > fast["peak_rss_mb"]["max"]  # its child counts
+    hungry = result["sides"]["hungry"]
+    assert hungry["peak_rss_mb"]["min"] > 200 > fast["peak_rss_mb"]["max"]  # its child counts
+    assert hungry["peak_pss_mb"]["max"] > 200 > fast["peak_pss_mb"]["max"]
     json.dumps(result)
 
 
