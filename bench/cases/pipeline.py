@@ -21,7 +21,7 @@ DEMO_ENV = {"CLINFUSE_WEIGHTS": "auto", "CLINFUSE_NOTES_MODEL": "random-init:L1"
 
 
 def patients(at_scale: float) -> int:
-    return int(os.environ.get("BENCH_PIPELINE_PATIENTS") or max(20, int(PATIENTS * at_scale)))
+    return int(os.environ.get("BENCH_PIPELINE_PATIENTS") or max(40, int(PATIENTS * at_scale)))  # 40: the graph test's size
 
 
 def prepare(inp: Path, at_scale: float) -> dict:
