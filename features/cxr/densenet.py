@@ -23,6 +23,16 @@ produced NaN. We set them to 0.5 explicitly (`UNTRAINED_VALUE`) whatever the ver
 no output, dense or pathology, is NaN or infinite — a non-finite value left after that means broken
 weights or input and raises a ClinfuseError naming the images. Untrained outputs carry no information
 (reference §7 item 24): consumers should drop them; `TRAINED_MASK` says which.
+
+Incremental runs (features.embed_cache): an image's vectors are cached under its dicom_id and the sha256 of
+the exact 224 x 224 tensor it embeds, for one identity (`densenet_identity`: the weights file's sha256 or the
+random-init seed, input column, device type, library and code versions). The tensor's hash stands for the
+file fingerprint: raw.cxr_images records only a file's size (no mtime or checksum), a same-size edit would
+go unseen, and the tensor also changes when the preprocessing code does; hashing 50 KB already in memory
+costs far less than one forward pass. On the CPU a vector depends on the image alone up to oneDNN's choice of
+convolution kernel by batch size: an image embedded with others can differ in the last bits from the same
+image embedded alone (seen: 4e-4 on values up to 5e3), so a rebuild from the cache equals a from-scratch build
+to float32 rounding, not always bit for bit; on a GPU (autocast) only to its precision.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ Per shard (`subject_id % shards == shard`; `shard=None`: every note), no Python 
 
 `build_note_chunks` / `build_note_embeddings` return frames and counts (the Dagster assets call them
 per partition) and write them one `shard=k` folder at a time (warehouse.lake.write_shards).
-MIMIC-IV-Note is optional: with no note table the frames are empty.
+MIMIC-IV-Note is optional: with no note table the frames are empty. With an embedding cache (`notes_cache`,
+features.embed_cache) a chunk is embedded once per model identity (`bert_identity`), keyed by its text's sha256;
+only chunks whose text the cache does not hold go through the model, which is not loaded when there are none.
 Logs carry ids and counts only, never note text.
 
 Table schemas:
