@@ -133,13 +133,14 @@ def embed_cached(
     """The vector columns for every row of `keys`, in row order, and {cache_hits, cache_misses}.
 
     `embed(mask)` returns the vector columns of the rows where `mask` is true (in order); it runs once, on the
-    rows the cache does not hold (every row without a cache), and not at all when there is none."""
+    rows the cache does not hold (every row without a cache), and not when the cache holds every row. For empty
+    `keys` it gets an empty mask and must return empty columns without loading a model."""
     if cache is None:
         return embed(pl.Series([True] * keys.height, dtype=pl.Boolean)), {"cache_hits": 0, "cache_misses": keys.height}
     found = cache.lookup(shard, keys)
     miss = pl.Series([True] * keys.height, dtype=pl.Boolean) if found is None else found[cache.vectors[0]].is_null()
     misses = int(miss.sum())
-    if misses == 0:
+    if misses == 0 and found is not None:
         return found.select(cache.vectors), {"cache_hits": keys.height, "cache_misses": 0}
     new = embed(miss)
     cache.append(shard, pl.concat([keys.filter(miss), new], how="horizontal"))

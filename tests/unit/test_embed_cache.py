@@ -56,6 +56,8 @@ def test_lookup_keeps_row_order_and_embeds_only_misses(home):
     assert counts == {"cache_hits": 4, "cache_misses": 0} and len(calls) == 2 and third.equals(second)
     _, counts = embed_cached(cache, 1, keys.head(1), embedder(keys.head(1)))
     assert counts["cache_misses"] == 1  # shards are looked up in their own folder
+    empty, counts = embed_cached(cache, 2, keys.clear(), embedder(keys.clear()))
+    assert empty.height == 0 and empty.schema == second.schema and counts == {"cache_hits": 0, "cache_misses": 0}
 
 
 def test_another_identity_is_another_folder(home):
@@ -122,13 +124,18 @@ def densenet(tmp_path_factory):
     return dn.load_densenet("auto", tmp_path_factory.mktemp("no-weights"))
 
 
+def _counting(monkeypatch, module, name: str) -> list[int]:
+    """Replace module.name (called with the items to embed first) by a wrapper that records how many it gets."""
+    count: list[int] = []
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda items, *a, **k: count.append(len(items)) or real(items, *a, **k))
+    return count
+
+
 @pytest.fixture
 def embedded(monkeypatch):
     """How many images went through the network (every forward pass goes through embed_arrays)."""
-    count = []
-    real = dn.embed_arrays
-    monkeypatch.setattr(dn, "embed_arrays", lambda images, *a, **k: count.append(len(images)) or real(images, *a, **k))
-    return count
+    return _counting(monkeypatch, dn, "embed_arrays")
 
 
 def test_cxr_second_build_embeds_nothing_and_loads_no_model(home, densenet, embedded, tmp_path):
@@ -229,10 +236,8 @@ def _chunks(texts: list[str], tokenizer) -> pl.DataFrame:
 
 @pytest.fixture
 def chunks_embedded(monkeypatch):
-    count = []
-    real = notes_build.embed_chunks
-    monkeypatch.setattr(notes_build, "embed_chunks", lambda rows, *a, **k: count.append(len(rows)) or real(rows, *a, **k))
-    return count
+    """How many chunks went through the model."""
+    return _counting(monkeypatch, notes_build, "embed_chunks")
 
 
 def test_notes_embed_each_chunk_text_once(home, bert_dir, chunks_embedded):
