@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.harness import Case, Side
 
-PATIENTS = 300  # at BENCH_SCALE 1
+PATIENTS = 100  # at BENCH_SCALE 1
 NEW_PERCENT = 1.0
 
 
