@@ -179,7 +179,7 @@ def build_note_chunks(
         "max_chunk_wordpieces": int(chunks["n_wordpieces"].max() or 0),
         "chunks_by_source": {r["source"]: r["len"] for r in chunks.group_by("source").len().sort("source").iter_rows(named=True)},
         "max_wordpieces": max_wordpieces,
-        "tokenizer_source": tokenizer_source(tokenizer) if tokenizer is not None else NO_SOURCE,
+        "tokenizer_source": tokenizer_source(tokenizer) if tokenizer is not None else None,  # None: not loaded
         "seconds": round(seconds, 3), "chunks_per_second": round(chunks.height / seconds, 1) if seconds > 0 else None,
     }
     log.info("note chunks shard %s: %d notes (%d empty) -> %d chunks", shard, stats["notes"],
@@ -266,7 +266,7 @@ def build_note_embeddings(
         "shard": shard, "chunks": per_chunk.height, "notes": per_note.height, **counts,
         "tokens": emb_stats.get("tokens", 0), "truncated_chunks": emb_stats.get("truncated_chunks", 0),
         "device": str(dev), "weights_source": source,
-        "tokenizer_source": tokenizer_source(tokenizer) if tokenizer is not None else NO_SOURCE,
+        "tokenizer_source": tokenizer_source(tokenizer) if tokenizer is not None else None,  # None: not loaded
         "pooling": pooling, "batch_size": batch_size, "dim": vectors["embedding"].dtype.size, "seconds": round(seconds, 3),
         "chunks_per_second": round(per_chunk.height / seconds, 2) if seconds > 0 and per_chunk.height else None,
     }
