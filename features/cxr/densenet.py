@@ -23,6 +23,16 @@ produced NaN. We set them to 0.5 explicitly (`UNTRAINED_VALUE`) whatever the ver
 no output, dense or pathology, is NaN or infinite — a non-finite value left after that means broken
 weights or input and raises a ClinfuseError naming the images. Untrained outputs carry no information
 (reference §7 item 24): consumers should drop them; `TRAINED_MASK` says which.
+
+Incremental runs (features.embed_cache): an image's vectors are cached under its dicom_id and the sha256 of
+the exact 224 x 224 tensor it embeds, for one identity (`densenet_identity`: the weights file's sha256 or the
+random-init seed, input column, device type, library and code versions). The tensor's hash stands for the
+file fingerprint: raw.cxr_images records only a file's size (no mtime or checksum), a same-size edit would
+go unseen, and the tensor also changes when the preprocessing code does; hashing 50 KB already in memory
+costs far less than one forward pass. On the CPU a vector depends on the image alone up to oneDNN's choice of
+convolution kernel by batch size: an image embedded with others can differ in the last bits from the same
+image embedded alone (seen: 4e-4 on values up to 5e3), so a rebuild from the cache equals a from-scratch build
+to float32 rounding, not always bit for bit; on a GPU (autocast) only to its precision.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -41,6 +52,7 @@ with warnings.catch_warnings():  # torchxrayvision's models.py calls warnings.fi
 
 from features.cxr.tensors import CROP, tensors_to_array
 from features.device import autocast, resolve_device
+from features.embed_cache import EmbeddingCache, content_sha256, embed_cached, files_digest
 from features.weights import (
     NO_SOURCE,
     RANDOM_INIT,
@@ -61,6 +73,8 @@ TRAINED_MASK: tuple[bool, ...] = tuple(bool(label) for label in CHEX_LABELS)
 UNTRAINED_VALUE = 0.5
 DENSE_DIM = 1024
 N_PATHOLOGIES = len(PATHOLOGIES)
+EMBEDDING_CODE_VERSION = "1"  # bump when normalize_batch/forward_both/embed_arrays change what a vector is
+CACHE_KEY = ("dicom_id", "input_sha256")
 
 EMBEDDING_SCHEMA: dict[str, pl.DataType] = {
     "dicom_id": pl.String, "subject_id": pl.Int64, "study_id": pl.Int64, "study_datetime": pl.Datetime("us"),
@@ -106,6 +120,24 @@ def random_densenet(seed: int = 0) -> xrv.models.DenseNet:
     return _chex_like(model).eval()
 
 
+def densenet_weights(policy: str | None = None, cache_dir: str | os.PathLike | None = None) -> tuple[str | None, str]:
+    """load_densenet's decision, taken without loading anything: (the weights file, or None for the seeded
+    random-init fallback; weights_source). Strict without the file raises WeightsUnavailable."""
+    policy = weights_policy(policy)
+    found = chex_weights_lookup(cache_dir)
+    if found.present:
+        return found.where, f"torchxrayvision:{WEIGHTS} ({found.where})"
+    url = xrv.models.model_urls[WEIGHTS]["weights_url"]
+    return None, missing_weights(
+        f"torchxrayvision {WEIGHTS}",
+        f"Expected the file {os.path.basename(found.where)} at {found.where} (torchxrayvision's cache directory; "
+        f"set `cache_dir` or $HOME to use another). On a machine with internet access run "
+        f"`wget {url} -O {found.where}` (or `python -c \"import torchxrayvision as xrv; "
+        f"xrv.models.DenseNet(weights='{WEIGHTS}')\"`) and copy the file there.",
+        policy,
+    )
+
+
 def load_densenet(
     policy: str | None = None,
     cache_dir: str | os.PathLike | None = None,
@@ -117,19 +149,8 @@ def load_densenet(
     policy: 'strict' | 'auto' | None (CLINFUSE_WEIGHTS, else strict). cache_dir: torchxrayvision's cache
     directory (default `~/.torchxrayvision/models_data/`). weights_source is
     'torchxrayvision:densenet121-res224-chex (<file>)' or 'random-init'."""
-    policy = weights_policy(policy)
-    found = chex_weights_lookup(cache_dir)
-    path = found.where
-    if not found.present:
-        url = xrv.models.model_urls[WEIGHTS]["weights_url"]
-        source = missing_weights(
-            f"torchxrayvision {WEIGHTS}",
-            f"Expected the file {os.path.basename(path)} at {path} (torchxrayvision's cache directory; "
-            f"set `cache_dir` or $HOME to use another). On a machine with internet access run "
-            f"`wget {url} -O {path}` (or `python -c \"import torchxrayvision as xrv; "
-            f"xrv.models.DenseNet(weights='{WEIGHTS}')\"`) and copy the file there.",
-            policy,
-        )
+    path, source = densenet_weights(policy, cache_dir)
+    if path is None:
         return random_densenet(seed), source
     folder = os.path.dirname(path)
     try:
@@ -137,7 +158,29 @@ def load_densenet(
     except Exception as exc:  # noqa: BLE001 - a corrupt file raises anything torch.load/pickle can raise
         raise ClinfuseError(f"{path}: cannot load torchxrayvision {WEIGHTS} weights "
                             f"({type(exc).__name__}: {exc}); delete the file and provide it again") from None
-    return model.eval(), f"torchxrayvision:{WEIGHTS} ({path})"
+    return model.eval(), source
+
+
+def densenet_identity(
+    policy: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    use_clahe: bool = False,
+    device: str = "auto",
+    seed: int = 0,
+) -> tuple[dict, str]:
+    """(what an image's vectors depend on besides its input tensor, weights_source), without loading the model:
+    the weights file's sha256 (or the random-init seed), the input column, the device type (GPUs run under
+    autocast), torch/torchxrayvision versions and EMBEDDING_CODE_VERSION."""
+    path, source = densenet_weights(policy, cache_dir)
+    return {"model": WEIGHTS, "weights": files_digest([path]) if path else f"{RANDOM_INIT} seed {seed}",
+            "input": "clahe" if use_clahe else "plain", "device": resolve_device(device).type,
+            "torch": torch.__version__, "torchxrayvision": XRV_VERSION, "code": EMBEDDING_CODE_VERSION}, source
+
+
+def densenet_cache(home: Home, identity: dict) -> EmbeddingCache:
+    """The home's cache of image vectors for one identity: keyed by dicom_id and the sha256 of the input tensor."""
+    return EmbeddingCache(home, "cxr_densenet121_chex", identity, key=list(CACHE_KEY), vectors=["dense", "pathologies"])
 
 
 def normalize_batch(images: torch.Tensor) -> torch.Tensor:
@@ -292,25 +335,54 @@ def build_embeddings(
     batch_size: int = 64,
     *,
     use_clahe: bool = False,
-    model: tuple[xrv.models.DenseNet, str] | None = None,
+    model: tuple[xrv.models.DenseNet, str] | Callable[[], tuple[xrv.models.DenseNet, str]] | None = None,
+    cache: EmbeddingCache | None = None,
+    shard: int = 0,
+    weights_source: str | None = None,
     progress=None,
 ) -> tuple[pl.DataFrame, dict]:
-    """Load the model once (or take `model` = load_densenet's result) and embed `tensors`.
+    """Embed `tensors`: the images `cache` holds (see densenet_cache) are read from it, the others embedded and
+    added to it. `model`: load_densenet's result, or a function returning it (called only when an image must
+    be embedded; the caller makes it load once per run); default: load_densenet(policy, cache_dir) on demand.
+    `weights_source` (from densenet_identity) is what the rows record; needed with a cache, where possibly no
+    model is loaded.
 
-    Returns (EMBEDDING_SCHEMA frame, stats: images, seconds, images_per_second, device, weights_source,
-    input column, xrv version, pathologies, untrained)."""
-    if model is None and tensors.height == 0:  # nothing to embed: no model is loaded (a source without images)
-        model = (None, NO_SOURCE)
-    net, source = model or load_densenet(policy, cache_dir)
+    Returns (EMBEDDING_SCHEMA frame, stats: images, cache_hits, cache_misses, seconds, images_per_second,
+    device, weights_source, input column, xrv version, pathologies, untrained)."""
+    column = "clahe" if use_clahe else "plain"
+    if cache is not None and weights_source is None:
+        raise ValueError("build_embeddings with a cache needs the weights_source of densenet_identity")
     dev = resolve_device(device)
+    loaded: list = [model] if isinstance(model, tuple) else []
+
+    def embed(mask: pl.Series) -> pl.DataFrame:
+        if not mask.any():  # nothing to embed: no model is loaded (e.g. a source without images)
+            return pl.DataFrame(schema={c: EMBEDDING_SCHEMA[c] for c in ("dense", "pathologies")})
+        if not loaded:
+            loaded.append(model() if callable(model) else load_densenet(policy, cache_dir))
+        net, source = loaded[0]
+        if weights_source is not None and source != weights_source:
+            raise ClinfuseError(f"DenseNet weights changed during the run: {weights_source} -> {source}")
+        part = embed_images(tensors.filter(mask), net, dev, batch_size, use_clahe=use_clahe, weights_source=source,
+                            progress=progress)
+        return part.select("dense", "pathologies")
+
     start = time.perf_counter()
-    frame = embed_images(tensors, net, dev, batch_size, use_clahe=use_clahe, weights_source=source,
-                         progress=progress)
+    keys = tensors.select("dicom_id")
+    if cache is not None:
+        keys = keys.with_columns(content_sha256(tensors, column).alias(CACHE_KEY[1]))
+    vectors, counts = embed_cached(cache, shard, keys, embed)
+    if progress is not None and counts["cache_hits"]:
+        progress.update(counts["cache_hits"])
     seconds = time.perf_counter() - start
-    return frame, {
-        "images": frame.height, "seconds": round(seconds, 3),
+    source = weights_source or (loaded[0][1] if loaded else NO_SOURCE)
+    frame = pl.concat([tensors.select("dicom_id", "subject_id", "study_id", "study_datetime", "view_position"),
+                       vectors], how="horizontal").with_columns(pl.lit(source, pl.String).alias("weights_source"))
+    net = loaded[0][0] if loaded else None
+    return frame.cast(EMBEDDING_SCHEMA), {
+        "images": frame.height, **counts, "seconds": round(seconds, 3),
         "images_per_second": round(frame.height / seconds, 1) if seconds > 0 and frame.height else 0.0,
-        "device": str(dev), "weights_source": source, "input": "clahe" if use_clahe else "plain",
+        "device": str(dev), "weights_source": source, "input": column,
         "torchxrayvision": XRV_VERSION, "pathologies": list(PATHOLOGIES), "untrained": list(UNTRAINED),
         "model_pathologies": list(getattr(net, "pathologies", PATHOLOGIES)), "input_size": CROP,
     }

@@ -22,8 +22,11 @@ import numpy as np
 import polars as pl
 
 from features.device import autocast, resolve_device
+from features.embed_cache import files_digest
+from features.notes._corpus import BUILTIN_CORPUS_VERSION
 from features.notes.tokenizer import (
     DEFAULT_MODEL,
+    FALLBACK_VOCAB_SIZE,
     backend_copy,
     fallback_tokenizer,
     hf_hub_cache,
@@ -60,6 +63,7 @@ BIO_CLINICALBERT_CONFIG = {
     "initializer_range": 0.02, "layer_norm_eps": 1e-12,
 }
 RANDOM_INIT_SEED = 0
+EMBEDDING_CODE_VERSION = "1"  # bump when embed_chunks changes what a chunk's vector is
 
 
 def _check_pooling(pooling: str) -> None:
@@ -96,6 +100,20 @@ register_weights(NamedWeights(DEFAULT_MODEL, "transformers", "features/note_chun
                               bert_weights_lookup))
 
 
+def bert_weights(model: str = DEFAULT_MODEL, policy: str | None = None, revision: str | None = None):
+    """load_bert's decision, taken without loading anything: (the resolved ModelSource, None for an explicit
+    `random-init:L<n>`; weights_source). Strict without the weights raises WeightsUnavailable."""
+    pol = weights_policy(policy)
+    layers = random_layers(model)
+    if layers is not None:
+        return None, f"{RANDOM_INIT}:L{layers}"
+    src = resolve_model_source(model, revision)
+    if loadable(src):
+        return src, src.label
+    what = f"BERT model {model!r}" if not src.has_weights else f"tokenizer of BERT model {model!r}"
+    return src, missing_weights(what, how_to_provide(model), pol)
+
+
 def load_bert(
     model: str = DEFAULT_MODEL,
     policy: str | None = None,
@@ -110,16 +128,14 @@ def load_bert(
     'random-init' for the auto fallback. The model is in eval mode, float32, on the CPU.
     """
     _check_pooling(pooling)
-    pol = weights_policy(policy)
-    layers = random_layers(model)
-    if layers is not None:
+    src, weights_source = bert_weights(model, policy, revision)
+    if src is None:
         from transformers import BertConfig
 
         tok = fallback_tokenizer()
-        config = BertConfig(**{**BIO_CLINICALBERT_CONFIG, "num_hidden_layers": layers})
+        config = BertConfig(**{**BIO_CLINICALBERT_CONFIG, "num_hidden_layers": random_layers(model)})
         config.vocab_size = max(int(config.vocab_size), len(tok))
-        return tok, random_bert(config, pooling, seed), f"{RANDOM_INIT}:L{layers}"
-    src = resolve_model_source(model, revision)
+        return tok, random_bert(config, pooling, seed), weights_source
     if loadable(src):
         import torch
         from transformers import AutoModel
@@ -139,10 +155,8 @@ def load_bert(
             raise ClinfuseError(f"{src.label}: {len(non_pooler)} weights missing from the checkpoint "
                                 f"(e.g. {non_pooler[0]}): not a BERT-family encoder checkpoint?")
         log.info("loaded %s (%d parameters)", src.label, sum(p.numel() for p in bert.parameters()))
-        return tok, bert.eval(), src.label
+        return tok, bert.eval(), weights_source
 
-    what = f"BERT model {model!r}" if not src.has_weights else f"tokenizer of BERT model {model!r}"
-    weights_source = missing_weights(what, how_to_provide(model), pol)  # strict: raises
     from transformers import BertConfig
 
     if src.has_tokenizer:  # vocabulary cached without the weights: keep the checkpoint's own wordpieces
@@ -158,6 +172,35 @@ def load_bert(
     log.info("weights for %s not found offline: random-init BERT (%d layers, hidden %d), tokenizer %s",
              model, config.num_hidden_layers, config.hidden_size, tokenizer_source(tok))
     return tok, bert, weights_source
+
+
+def bert_identity(
+    model: str = DEFAULT_MODEL,
+    policy: str | None = None,
+    pooling: Pooling = "pooler",
+    *,
+    revision: str | None = None,
+    device: str = "auto",
+    seed: int = RANDOM_INIT_SEED,
+) -> tuple[dict, str]:
+    """(what a chunk's vector depends on besides its text, weights_source), without loading the model: the
+    model id, the sha256 of the files load_bert reads (weights, config and vocabulary, which also fix the
+    maximum input length), or for a random-init model its config, seed and the fallback tokenizer's corpus;
+    the pooling, the device type (GPUs run under autocast), library versions and EMBEDDING_CODE_VERSION."""
+    _check_pooling(pooling)
+    src, weights_source = bert_weights(model, policy, revision)
+    files = sorted(p for p in src.path.iterdir() if p.is_file()) if src is not None and src.path else []
+    random = weights_source.startswith(RANDOM_INIT)
+    import tokenizers
+    import transformers
+
+    return {"model": model, "revision": revision, "weights_source": weights_source,
+            "files": files_digest(files) if files else None,
+            "random_init": {"config": BIO_CLINICALBERT_CONFIG, "seed": seed,
+                            "fallback_tokenizer": [BUILTIN_CORPUS_VERSION, FALLBACK_VOCAB_SIZE]} if random else None,
+            "pooling": pooling, "device": resolve_device(device).type, "torch": torch.__version__,
+            "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
+            "code": EMBEDDING_CODE_VERSION}, weights_source
 
 
 @lru_cache(maxsize=2)

@@ -7,7 +7,9 @@ Per shard (`subject_id % shards == shard`; `shard=None`: every note), no Python 
 
 `build_note_chunks` / `build_note_embeddings` return frames and counts (the Dagster assets call them
 per partition) and write them one `shard=k` folder at a time (warehouse.lake.write_shards).
-MIMIC-IV-Note is optional: with no note table the frames are empty.
+MIMIC-IV-Note is optional: with no note table the frames are empty. With an embedding cache (`notes_cache`,
+features.embed_cache) a chunk is embedded once per model identity (`bert_identity`), keyed by its text's sha256;
+only chunks whose text the cache does not hold go through the model, which is not loaded when there are none.
 Logs carry ids and counts only, never note text.
 
 Table schemas:
@@ -23,12 +25,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from features.device import resolve_device
+from features.embed_cache import EmbeddingCache, content_sha256, embed_cached
 from features.notes.aggregate import aggregate_per_note, embedding_series
 from features.notes.bert import BIO_CLINICALBERT_CONFIG, Pooling, embed_chunks, get_bert
 from features.notes.chunks import CHUNK_SCHEMA, chunk_notes, empty_chunks
@@ -36,6 +41,7 @@ from features.notes.tokenizer import DEFAULT_MODEL, load_tokenizer, tokenizer_so
 from features.weights import NO_SOURCE
 from warehouse.lake import (
     DEFAULT_SHARDS,
+    ClinfuseError,
     Home,
     open_lake,
     shard_filter,
@@ -173,7 +179,7 @@ def build_note_chunks(
         "max_chunk_wordpieces": int(chunks["n_wordpieces"].max() or 0),
         "chunks_by_source": {r["source"]: r["len"] for r in chunks.group_by("source").len().sort("source").iter_rows(named=True)},
         "max_wordpieces": max_wordpieces,
-        "tokenizer_source": tokenizer_source(tokenizer) if tokenizer is not None else NO_SOURCE,
+        "tokenizer_source": tokenizer_source(tokenizer) if tokenizer is not None else None,  # None: not loaded
         "seconds": round(seconds, 3), "chunks_per_second": round(chunks.height / seconds, 1) if seconds > 0 else None,
     }
     log.info("note chunks shard %s: %d notes (%d empty) -> %d chunks", shard, stats["notes"],
@@ -181,9 +187,9 @@ def build_note_chunks(
     return NoteChunks(chunks, stats)
 
 
-def empty_chunk_embeddings(dim: int) -> pl.DataFrame:
-    return empty_chunks().drop("text").with_columns(
-        pl.Series("embedding", [], dtype=pl.Array(pl.Float32, dim)), pl.Series("weights_source", [], dtype=pl.String))
+def notes_cache(home: Home, identity: dict) -> EmbeddingCache:
+    """The home's cache of chunk vectors for one identity (bert_identity), keyed by the sha256 of the chunk's text."""
+    return EmbeddingCache(home, "notes_clinicalbert", identity, key=["text_sha256"], vectors=["embedding"])
 
 
 def build_note_embeddings(
@@ -197,7 +203,9 @@ def build_note_embeddings(
     batch_size: int = 32,
     *,
     chunks: pl.DataFrame | None = None,
-    bert: tuple | None = None,
+    bert: tuple | Callable[[], tuple] | None = None,
+    cache: EmbeddingCache | None = None,
+    weights_source: str | None = None,
     max_wordpieces: int = 512,
     con: duckdb.DuckDBPyConnection | None = None,
     progress=None,
@@ -205,9 +213,14 @@ def build_note_embeddings(
     """Chunk and note embeddings for one shard (or every note).
 
     Chunks come from `chunks`, else the lake's `features.note_chunks`, else are made here with the
-    model's tokenizer. `bert` = (tokenizer, model, weights_source) from `load_bert`; default: `get_bert`
-    (one instance per process). stats: shard, chunks, notes, tokens, truncated_chunks, device,
-    weights_source, tokenizer_source, pooling, batch_size, seconds, chunks_per_second."""
+    model's tokenizer. `bert` = (tokenizer, model, weights_source) from `load_bert`, or a function returning it
+    (called only when a chunk must be embedded); default: `get_bert` (one instance per process). The chunks
+    `cache` (notes_cache) holds are read from it, the others embedded and added to it; `weights_source` (from
+    bert_identity) is what the rows record, needed with a cache. stats: shard, chunks, notes, cache_hits,
+    cache_misses, tokens, truncated_chunks, device, weights_source, tokenizer_source, pooling, batch_size,
+    seconds, chunks_per_second."""
+    if cache is not None and weights_source is None:
+        raise ValueError("build_note_embeddings with a cache needs the weights_source of bert_identity")
     dev = resolve_device(device)
     if chunks is None:
         own = con is None
@@ -215,43 +228,61 @@ def build_note_embeddings(
         try:
             chunks = load_chunks(con, shard, shards)
             if chunks is None:
-                bert = bert or get_bert(model, policy, pooling)
+                bert = _loaded(bert, model, policy, pooling)
                 chunks = build_note_chunks(home, shard, shards, bert[0], max_wordpieces, con=con).chunks
         finally:
             if own:
                 con.close()
-    if bert is None and chunks.height == 0:  # nothing to embed: no model is loaded (an absent note source)
-        per_chunk = empty_chunk_embeddings(NOTE_DIM)
-        return NoteEmbeddings(per_chunk, aggregate_per_note(per_chunk), {
-            "shard": shard, "chunks": 0, "notes": 0, "tokens": 0, "truncated_chunks": 0, "device": str(dev),
-            "weights_source": NO_SOURCE, "tokenizer_source": NO_SOURCE, "pooling": pooling,
-            "batch_size": batch_size, "dim": NOTE_DIM, "seconds": 0.0, "chunks_per_second": None})
-    tokenizer, bert_model, weights_source = bert or get_bert(model, policy, pooling)
-    dim = int(bert_model.config.hidden_size)
+    loaded: list = [bert] if isinstance(bert, tuple) else []
     emb_stats: dict = {}
+
+    def embed(mask: pl.Series) -> pl.DataFrame:
+        rows = chunks.filter(mask)
+        if rows.height == 0:  # nothing to embed: no model is loaded (e.g. an absent note source)
+            dim = int(loaded[0][1].config.hidden_size) if loaded else NOTE_DIM
+            return pl.DataFrame([embedding_series("embedding", np.zeros((0, dim), np.float32))])
+        if not loaded:
+            loaded.append(_loaded(bert, model, policy, pooling))
+        tokenizer, bert_model, source = loaded[0]
+        if weights_source is not None and source != weights_source:
+            raise ClinfuseError(f"note model weights changed during the run: {weights_source} -> {source}")
+        return pl.DataFrame([embedding_series("embedding", embed_chunks(
+            rows, tokenizer, bert_model, dev, batch_size, pooling, stats=emb_stats, progress=progress))])
+
     start = time.perf_counter()
-    vectors = embed_chunks(chunks, tokenizer, bert_model, dev, batch_size, pooling, stats=emb_stats,
-                           progress=progress)
+    keys = chunks.select(pl.col("text").fill_null(""))
+    if cache is not None:
+        keys = pl.DataFrame({"text_sha256": content_sha256(keys, "text")})
+    vectors, counts = embed_cached(cache, shard or 0, keys, embed)
+    if progress is not None and counts["cache_hits"]:
+        progress.update(counts["cache_hits"])
     seconds = time.perf_counter() - start
-    if chunks.height:
-        per_chunk = chunks.select(CHUNK_KEYS).with_columns(
-            embedding_series("embedding", vectors), pl.lit(weights_source, pl.String).alias("weights_source"))
-    else:
-        per_chunk = empty_chunk_embeddings(dim)
+    source = weights_source or (loaded[0][2] if loaded else NO_SOURCE)
+    per_chunk = chunks.select(CHUNK_KEYS).with_columns(vectors["embedding"],
+                                                        pl.lit(source, pl.String).alias("weights_source"))
     per_note = aggregate_per_note(per_chunk)
+    tokenizer = loaded[0][0] if loaded else None
     stats = {
-        "shard": shard, "chunks": per_chunk.height, "notes": per_note.height,
+        "shard": shard, "chunks": per_chunk.height, "notes": per_note.height, **counts,
         "tokens": emb_stats.get("tokens", 0), "truncated_chunks": emb_stats.get("truncated_chunks", 0),
-        "device": str(dev), "weights_source": weights_source, "tokenizer_source": tokenizer_source(tokenizer),
-        "pooling": pooling, "batch_size": batch_size, "dim": dim, "seconds": round(seconds, 3),
+        "device": str(dev), "weights_source": source,
+        "tokenizer_source": tokenizer_source(tokenizer) if tokenizer is not None else None,  # None: not loaded
+        "pooling": pooling, "batch_size": batch_size, "dim": vectors["embedding"].dtype.size, "seconds": round(seconds, 3),
         "chunks_per_second": round(per_chunk.height / seconds, 2) if seconds > 0 and per_chunk.height else None,
     }
     if stats["truncated_chunks"]:
         log.warning("note embeddings shard %s: %d chunks longer than the model's input, truncated "
                     "(chunks made with another tokenizer?)", shard, stats["truncated_chunks"])
-    log.info("note embeddings shard %s: %d chunks, %d notes, %s, %.1f chunks/s", shard, stats["chunks"],
-             stats["notes"], weights_source, stats["chunks_per_second"] or 0.0)
+    log.info("note embeddings shard %s: %d chunks (%d from the cache), %d notes, %s, %.1f chunks/s", shard,
+             stats["chunks"], counts["cache_hits"], stats["notes"], source, stats["chunks_per_second"] or 0.0)
     return NoteEmbeddings(per_chunk, per_note, stats)
+
+
+def _loaded(bert, model: str, policy: str | None, pooling: Pooling) -> tuple:
+    """The (tokenizer, model, weights_source) to use: `bert` itself, what it returns, or get_bert's."""
+    if isinstance(bert, tuple):
+        return bert
+    return bert() if callable(bert) else get_bert(model, policy, pooling)
 
 
 # ---------------------------------------------------------------- writing

@@ -1,11 +1,13 @@
 """Chest X-rays: pairing to ICU stays, CLAHE'd 224 tensors, DenseNet121-res224-chex embeddings (per shard)."""
 
+import functools
 from typing import Literal
 
 import dagster as dg
 import numpy as np
 
 from features.cxr.pairing import build_pairs
+from features.embed_cache import cache_metadata
 from features.progress import Progress, count_rows
 from features.weights import NO_SOURCE
 from pipelines.partitions import shard_partitions, write_partitions
@@ -26,12 +28,15 @@ class PairingConfig(dg.Config):
 
 class DensenetConfig(dg.Config):
     """`weights`: strict | auto (random-init fallback, recorded); empty = the resource's setting.
-    `use_clahe`: embed the CLAHE'd tensor instead of the plain one (HAIM embeds plain images)."""
+    `use_clahe`: embed the CLAHE'd tensor instead of the plain one (HAIM embeds plain images).
+    `use_cache`: reuse the vectors the home's embedding cache holds (features.embed_cache) and embed only the
+    other images; false: a clean recompute of every image that neither reads nor writes the cache."""
 
     weights: Literal["", "strict", "auto"] = ""
     device: str = "auto"
     batch_size: int = 64
     use_clahe: bool = False
+    use_cache: bool = True
 
 
 def build_cxr_assets(shards: int) -> list:
@@ -116,6 +121,8 @@ def build_cxr_assets(shards: int) -> list:
         from features.cxr.densenet import (
             PATHOLOGIES,
             build_embeddings,
+            densenet_cache,
+            densenet_identity,
             images_to_embed,
             load_densenet,
             load_tensors,
@@ -123,14 +130,18 @@ def build_cxr_assets(shards: int) -> list:
 
         home = clinfuse.open_home(context)
         policy = config.weights or clinfuse.weights_policy()
-        # one model instance for every shard of the run; none when there is no image to embed
-        model = load_densenet(policy) if images_to_embed(home) else (None, NO_SOURCE)
+        present = images_to_embed(home) > 0  # none: no identity to take, no model to load (strict or not)
+        identity, source = densenet_identity(policy, use_clahe=config.use_clahe, device=config.device) \
+            if present else ({}, NO_SOURCE)
+        cache = densenet_cache(home, identity) if present and config.use_cache else None
+        model = functools.cache(lambda: load_densenet(policy))  # one instance per run, at the first image to embed
         bar = Progress("DenseNet121 embeddings", count_rows(home, "features", "cxr_tensors"), unit="images",
                        log=context.log.info)
 
         def build(con, shard: int, shards: int):
             frame, stats = build_embeddings(load_tensors(home, shard, shards), device=config.device,
                                             batch_size=config.batch_size, use_clahe=config.use_clahe, model=model,
+                                            cache=cache, shard=shard, weights_source=source if present else None,
                                             progress=bar)
             return {key.path[1]: frame}, {**stats, "nan_rows": _nan_rows(frame)}
 
@@ -141,8 +152,9 @@ def build_cxr_assets(shards: int) -> list:
         rows, seconds, nan_rows = written.rows[key.path[1]], written.total("seconds"), written.total("nan_rows")
         device = written.stats[-1]["device"] if written.stats else ""
         yield dg.MaterializeResult(metadata={
-            "rows": rows, "weights_source": model[1], "device": device,
-            "images_per_second": round(rows / seconds, 1) if seconds else 0.0,
+            "rows": rows, "weights_source": source, "device": device,
+            "images_per_second": round(rows / seconds, 1) if seconds else 0.0, "seconds": round(seconds, 3),
+            **cache_metadata(written, config.use_cache, model.cache_info().currsize > 0),
             "pathologies": dg.MetadataValue.json(list(PATHOLOGIES)), "input": "clahe" if config.use_clahe else "plain"})
         yield dg.AssetCheckResult(check_name="no_nan", passed=nan_rows == 0, severity=dg.AssetCheckSeverity.ERROR,
                                   metadata={"rows_with_nan": nan_rows})

@@ -1,10 +1,12 @@
 """Note chunks and Bio_ClinicalBERT embeddings per subject shard (one model instance per run)."""
 
+import functools
 import os
 from typing import Literal
 
 import dagster as dg
 
+from features.embed_cache import cache_metadata
 from features.notes.build import (
     CHUNK_EMBEDDINGS_TABLE,
     CHUNKS_TABLE,
@@ -13,6 +15,7 @@ from features.notes.build import (
     build_note_chunks,
     build_note_embeddings,
     chunks_to_embed,
+    notes_cache,
     notes_to_embed,
 )
 from features.notes.tokenizer import load_tokenizer
@@ -35,13 +38,16 @@ class NotesConfig(dg.Config):
     """`model`: a Hugging Face id (from the local cache), a directory, or `random-init:L<n>` (Bio_ClinicalBERT's
     widths with n layers, randomly initialised: a CPU-sized stand-in); empty = the resource's notes_model.
     `weights`: strict (error without pretrained weights) or auto (random-init fallback, recorded); empty =
-    the resource's setting ($CLINFUSE_WEIGHTS, else strict)."""
+    the resource's setting ($CLINFUSE_WEIGHTS, else strict). `use_cache` (embeddings only): reuse the vectors the
+    home's embedding cache holds (features.embed_cache) and embed only the other chunks; false: a clean recompute
+    that neither reads nor writes the cache."""
 
     model: str = ""
     weights: Literal["", "strict", "auto"] = ""
     pooling: Literal["pooler", "mean"] = "pooler"
     device: str = "auto"
     batch_size: int = 32
+    use_cache: bool = True
 
 
 def _model(config: NotesConfig, clinfuse: ClinfuseResource) -> str:
@@ -85,17 +91,25 @@ def build_notes_assets(shards: int) -> list:
 
     @dg.multi_asset(specs=specs, name="notes_clinicalbert", backfill_policy=policy, can_subset=False, pool="gpu")
     def notes_clinicalbert(context: dg.AssetExecutionContext, config: NotesConfig, clinfuse: ClinfuseResource):
-        from features.notes.bert import get_bert  # torch and transformers: only in the step that embeds
+        from features.notes.bert import (  # torch and transformers: only in the step that embeds
+            bert_identity,
+            get_bert,
+        )
 
         home = clinfuse.open_home(context)
-        bert = get_bert(_model(config, clinfuse), _policy(config, clinfuse), config.pooling) \
-            if chunks_to_embed(home) else None  # nothing to embed: no model loaded
-        weights_source = bert[2] if bert else NO_SOURCE
+        model, policy = _model(config, clinfuse), _policy(config, clinfuse)
+        present = chunks_to_embed(home) > 0  # none: no identity to take, no model to load (strict or not)
+        identity, weights_source = bert_identity(model, policy, config.pooling, device=config.device) \
+            if present else ({}, NO_SOURCE)
+        cache = notes_cache(home, identity) if present and config.use_cache else None
+        bert = functools.cache(lambda: get_bert(model, policy, config.pooling))  # at the first chunk to embed
         bar = Progress("note embeddings", count_rows(home, *CHUNKS_TABLE), unit="chunks", log=context.log.info)
 
         def build(con, shard: int, shards: int):
             built = build_note_embeddings(home, shard, shards, pooling=config.pooling, device=config.device,
-                                          batch_size=config.batch_size, bert=bert, con=con, progress=bar)
+                                          batch_size=config.batch_size, bert=bert, cache=cache,
+                                          weights_source=weights_source if present else None, con=con,
+                                          progress=bar)
             return {CHUNK_EMBEDDINGS_TABLE[1]: built.chunks, NOTE_EMBEDDINGS_TABLE[1]: built.notes}, built.stats
 
         tables = (CHUNK_EMBEDDINGS_TABLE, NOTE_EMBEDDINGS_TABLE)
@@ -110,6 +124,7 @@ def build_notes_assets(shards: int) -> list:
             rate = rows[CHUNK_EMBEDDINGS_TABLE] / seconds if seconds else 0.0
             yield dg.MaterializeResult(asset_key=list(table), metadata={
                 "rows": n, "weights_source": weights_source, "pooling": config.pooling, "device": device,
-                "chunks_per_second": round(rate, 2)})
+                "chunks_per_second": round(rate, 2), "seconds": round(seconds, 3),
+                **cache_metadata(written, config.use_cache, bert.cache_info().currsize > 0)})
 
     return [note_chunks, notes_clinicalbert]
