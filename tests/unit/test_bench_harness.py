@@ -34,9 +34,10 @@ CASE_MODULE = textwrap.dedent('''
 
     def hungry(inp, out):
         log(inp, out, "hungry")
-        # a child holding about 200 MB: the side's peak RSS must include it
-        subprocess.run([sys.executable, "-c", "b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096])"],
-                       check=True)
+        # a child holding about 300 MB for half a second (the PSS sampler looks every 100 ms): the side's
+        # peak RSS and PSS must include it
+        subprocess.run([sys.executable, "-c", "import time; b = bytearray(300 * 2**20); "
+                        "b[::4096] = b'x' * len(b[::4096]); time.sleep(0.5)"], check=True)
 
     def broken(inp, out):
         raise ValueError("boom")
