@@ -112,7 +112,13 @@ def test_an_asset_whose_code_changed_is_rebuilt_alone_when_its_output_is_identic
         assert _data_version(instance, ICU_STAYS) == before, "the same bytes: the same data version"
         assert _not_fresh(edited, instance, keys) == {}
         requested, _ = _requested(edited, instance, SUNDAY_TICK + dt.timedelta(minutes=1), cursor, keys)
-    assert requested == set(), "its children (cohorts/los, the task tables, ...) are not rebuilt"
+        assert requested == set(), "its children (cohorts/los, the task tables, ...) are not rebuilt"
+
+        # the code edited back (the other tests share the home): rebuilt again, and again nothing else is stale
+        original = _definitions(home)
+        assert dg.materialize(original.assets, selection=[ICU_STAYS], instance=instance,
+                              resources=original.resources).success
+        assert _not_fresh(original, instance, keys) == {}
 
 
 @pytest.mark.slow
