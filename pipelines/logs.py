@@ -34,6 +34,10 @@ def error_reason(error) -> str:
     """One line from a Dagster SerializableErrorInfo: the step's own exception (a ClinfuseError first,
     else the first exception that is not Dagster's wrapper), without its traceback."""
     chain = error_chain(error)
+    blocked = next((e for e in chain if e.cls_name == "DagsterAssetCheckFailedError"), None)
+    if blocked is not None:  # "N blocking asset checks failed with ERROR severity:" then one line per asset
+        head, *checks = [line.strip() for line in (blocked.message or "").splitlines() if line.strip()]
+        return f"{head.rpartition('Error: ')[2].rstrip(':')}: {'; '.join(checks)}"
     chosen = next((e for e in chain if e.cls_name == "ClinfuseError"), None)
     chosen = chosen or next((e for e in chain if not (e.cls_name or "").startswith("Dagster")), chain[-1])
     lines = [line for line in (chosen.message or "").strip().splitlines() if line.strip()]

@@ -4,12 +4,14 @@ The partitions definition is the one source of N in a run: `pipelines.definition
 $CLINFUSE_SHARDS (warehouse.lake.shard_count, as `clinfuse run` does) and hands the same N to the
 unpartitioned assets that shard their tables as the `shards` resource (a fixed value, not run config)."""
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 
 import dagster as dg
 import duckdb
 
 from warehouse.lake import Home, ShardedTable, ShardsWritten, write_shards
+from warehouse.versions import content_version
 
 
 def shard_partitions(shards: int) -> dg.StaticPartitionsDefinition:
@@ -32,3 +34,19 @@ def write_partitions(
     shards = shards_of(context)
     return write_shards(home, tables, [int(k) for k in context.partition_keys], shards,
                         lambda con, shard: build(con, shard, shards))
+
+
+def shards_data_version(context: dg.AssetExecutionContext, home: Home, key: Sequence[str]) -> dg.DataVersion:
+    """The data version of the shards of table `key` (schema, name) this run wrote: each shard's content hash
+    (also recorded on that partition's materialisation as `content`). Dagster records one data version per
+    materialisation and gives it to every partition of a ranged run, so for several shards it is the hash of
+    their hashes: a rebuild that writes the same bytes reports the same version, and children stay up to date."""
+    asset_key = dg.AssetKey(list(key))
+    table_dir = home.table_dir(*key)
+    versions = {k: content_version(table_dir / f"shard={k}") for k in context.partition_keys}
+    for partition, version in versions.items():
+        context.add_asset_metadata({"content": version}, asset_key=asset_key, partition_key=partition)
+    if len(versions) == 1:
+        return dg.DataVersion(next(iter(versions.values())))
+    joined = "".join(f"{k}={v}\n" for k, v in sorted(versions.items(), key=lambda kv: int(kv[0])))
+    return dg.DataVersion(hashlib.sha256(joined.encode()).hexdigest()[:16])

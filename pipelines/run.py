@@ -18,17 +18,22 @@ from pipelines.resources import ClinfuseResource
 from warehouse.lake import ClinfuseError, Home, claim_shards, home_lock, process_alive, shard_count
 from warehouse.sources import ENV_VARS, Sources, save_sources
 
-# Pools: `gpu` (embedding and training steps) gets one slot; the limit lives in the instance, so every
-# instance the CLI creates carries it (a home made before keeps its other settings and gains these).
+# Pools: `gpu` (embedding and training steps) and `duckdb` (the steps that write the catalog beyond a view
+# refresh) get one slot each. dagster.yaml takes only a default limit (a per-pool map is rejected by its schema),
+# so the default is 1 and both pools are also set in the instance's database, where `dagster instance
+# concurrency get` and the UI list them. A home made before keeps its other settings and gains these.
 # `nux: enabled: false` is the server-side switch of the UI's "Join the Dagster community" dialog (the
 # webserver's shouldShowNux); the dialog's own "seen" mark is a browser localStorage key (communityNux)
 # plus the file $DAGSTER_HOME/.nux/nux.yaml, which is written too.
 INSTANCE_BLOCKS = {
     "telemetry:": "telemetry:\n  enabled: false\n",
     "nux:": "nux:\n  enabled: false\n",
-    "concurrency:": "concurrency:\n  pools:\n    default_limit: 1\n",
+    "concurrency:": "concurrency:\n  pools:\n    default_limit: 1\n    granularity: op\n",
     "run_monitoring:": "run_monitoring:\n  enabled: true\n  free_slots_after_run_end_seconds: 300\n",
 }
+
+
+POOL_LIMITS = {"gpu": 1, "duckdb": 1}
 
 
 def _ensure_instance_config(home: Home) -> None:
@@ -42,6 +47,18 @@ def _ensure_instance_config(home: Home) -> None:
     if not nux_seen.exists():
         nux_seen.parent.mkdir(exist_ok=True)
         nux_seen.write_text("seen: 1\n")
+
+
+def home_instance(home: Home) -> dg.DagsterInstance:
+    """The home's Dagster instance, with its settings (INSTANCE_BLOCKS) and the pools' limits in place."""
+    _ensure_instance_config(home)
+    instance = dg.DagsterInstance.from_config(str(home.dagster))
+    storage = instance.event_log_storage
+    limits = {p.name: p.limit for p in storage.get_pool_limits()}
+    for pool, limit in POOL_LIMITS.items():
+        if limits.get(pool) != limit:
+            storage.set_concurrency_slots(pool, limit)
+    return instance
 
 
 def _fail_abandoned_runs(instance: dg.DagsterInstance, progress) -> None:
@@ -72,7 +89,7 @@ def _fail_abandoned_runs(instance: dg.DagsterInstance, progress) -> None:
 
 def dagster_env(home: Home, sources: Sources) -> dict[str, str]:
     """Environment for a Dagster process (webserver, daemon) that serves this home and these sources."""
-    _ensure_instance_config(home)
+    home_instance(home).dispose()
     env = {"DAGSTER_HOME": str(home.dagster), "CLINFUSE_HOME": str(home.root)}
     env.update({ENV_VARS[k]: v for k, v in sources.as_dict().items() if v})
     return env
@@ -267,7 +284,7 @@ def _materialize(home: Home, sources: Sources, selection: str, progress, setting
              f"{workers} worker{'s' if workers > 1 else ''}")
     start = time.monotonic()
     if instance is None:
-        instance = dg.DagsterInstance.from_config(str(home.dagster))
+        instance = home_instance(home)
         _fail_abandoned_runs(instance, progress)
     # Partitioned (per-shard) assets run as one ranged run over every shard (single-run backfill policy).
     partitioned = any(graph.get(k).is_partitioned for k in keys)

@@ -6,8 +6,7 @@ from pipelines.assets.sqldeps import sql_deps
 from pipelines.resources import ClinfuseResource
 from warehouse.cohorts import COHORTS, build_cohort, cohort_sql_path, describe_cohort
 from warehouse.lake import catalog
-
-CODE_VERSION = "1"
+from warehouse.versions import TIME_RULES, content_version, source_version
 
 
 def _summary(home, name: str) -> dict:
@@ -27,10 +26,11 @@ def _summary(home, name: str) -> dict:
 def _cohort_asset(name: str) -> dg.AssetsDefinition:
     key = dg.AssetKey(["cohorts", name])
     deps = sql_deps(cohort_sql_path(name), produces=("cohorts", name))  # the tables its SQL reads
+    code_version = source_version("warehouse/cohorts.py", cohort_sql_path(name), *TIME_RULES)
 
-    @dg.asset(key=key, group_name="cohorts", code_version=CODE_VERSION, deps=deps, kinds={"duckdb", "sql"},
+    @dg.asset(key=key, group_name="cohorts", code_version=code_version, deps=deps, kinds={"duckdb", "sql"},
               description=describe_cohort(name),
-              check_specs=[dg.AssetCheckSpec("keys_not_null", asset=key,
+              check_specs=[dg.AssetCheckSpec("keys_not_null", asset=key, blocking=True,
                                              description="subject_id, hadm_id and stay_id are never null")])
     def cohort(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource, shards: dg.ResourceParam[int]):
         home = clinfuse.open_home(context)
@@ -42,6 +42,7 @@ def _cohort_asset(name: str) -> dg.AssetsDefinition:
             metadata={"rows": rows, **_summary(home, name), "rules": dg.MetadataValue.md(describe_cohort(name))},
             check_results=[dg.AssetCheckResult(check_name="keys_not_null", passed=nulls == 0,
                                                metadata={"null_keys": nulls})],
+            data_version=dg.DataVersion(content_version(home.table_dir("cohorts", name))),
         )
 
     return cohort

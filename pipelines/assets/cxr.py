@@ -10,11 +10,15 @@ from features.cxr.pairing import build_pairs
 from features.embed_cache import cache_metadata
 from features.progress import Progress, count_rows
 from features.weights import NO_SOURCE
-from pipelines.partitions import shard_partitions, write_partitions
+from pipelines.partitions import shard_partitions, shards_data_version, write_partitions
 from pipelines.resources import ClinfuseResource
 from warehouse.lake import ShardedTable
+from warehouse.versions import TIME_RULES, source_version
 
-CODE_VERSION = "1"
+PAIRS_CODE = source_version("features/cxr/pairing.py", *TIME_RULES)
+TENSORS_CODE = source_version("features/cxr/tensors.py", "warehouse/images.py", *TIME_RULES)
+EMBEDDINGS_CODE = source_version("features/cxr/densenet.py", "features/cxr/tensors.py", "features/weights.py",
+                                 "features/device.py", "features/embed_cache.py")
 PAIR_TABLES = {"ihm": "cxr_pairs_ihm", "pheno": "cxr_pairs_pheno"}
 PAIR_SHARDS = [ShardedTable("features", t, "subject_id, stay_id") for t in PAIR_TABLES.values()]
 TENSOR_SHARDS = [ShardedTable("features", t, "subject_id, dicom_id") for t in ("cxr_tensors", "cxr_failures")]
@@ -43,7 +47,7 @@ def build_cxr_assets(shards: int) -> list:
     partitions = shard_partitions(shards)
     policy = dg.BackfillPolicy.single_run()
 
-    pair_specs = [dg.AssetSpec(["features", PAIR_TABLES[t]], group_name="features", code_version=CODE_VERSION,
+    pair_specs = [dg.AssetSpec(["features", PAIR_TABLES[t]], group_name="features", code_version=PAIRS_CODE,
                                partitions_def=partitions, kinds={"polars", "parquet"},
                                deps=[dg.AssetKey(["cohorts", cohort]), dg.AssetKey(["raw", "cxr_metadata"])],
                                description=f"PARTIAL {cohort} samples with has_cxr and the latest image in the "
@@ -66,21 +70,21 @@ def build_cxr_assets(shards: int) -> list:
             c = counts[task]
             yield dg.MaterializeResult(asset_key=["features", table], metadata={
                 **c, "paired_fraction": round(c["paired"] / c["partial"], 4) if c["partial"] else 0.0,
-                "views": ",".join(config.views)})
+                "views": ",".join(config.views)}, data_version=shards_data_version(context, home, ("features", table)))
 
     tensor_specs = [
-        dg.AssetSpec(["features", "cxr_tensors"], group_name="features", code_version=CODE_VERSION,
+        dg.AssetSpec(["features", "cxr_tensors"], group_name="features", code_version=TENSORS_CODE,
                      partitions_def=partitions, kinds={"opencv", "parquet"},
                      deps=[dg.AssetKey(["raw", "cxr_images"]), dg.AssetKey(["raw", "cxr_metadata"])],
                      description="Every readable image: grayscale, CLAHE (clip 2.0, 8x8), short side 256, centre "
                                  "crop 224, uint8 (`clahe` and `plain` as 224*224 bytes)."),
-        dg.AssetSpec(["features", "cxr_failures"], group_name="features", code_version=CODE_VERSION,
+        dg.AssetSpec(["features", "cxr_failures"], group_name="features", code_version=TENSORS_CODE,
                      partitions_def=partitions, kinds={"parquet"},
                      deps=[dg.AssetKey(["raw", "cxr_images"])],
                      description="Images that could not be used (missing file, not decodable, ...), with the reason."),
     ]
     tensor_checks = [dg.AssetCheckSpec("tensor_shapes", asset=["features", "cxr_tensors"],
-                                       description="every tensor is 224 x 224 bytes")]
+                                       description="every tensor is 224 x 224 bytes", blocking=True)]
 
     @dg.multi_asset(specs=tensor_specs, check_specs=tensor_checks, name="cxr_tensors", backfill_policy=policy,
                     can_subset=False)
@@ -104,19 +108,22 @@ def build_cxr_assets(shards: int) -> list:
         bad_shapes = written.total("wrong_shape")
         rate = totals["images"] / totals["seconds"] if totals["seconds"] else 0.0
         yield dg.MaterializeResult(asset_key=["features", "cxr_tensors"], metadata={
-            "rows": totals["tensors"], "images_per_second": round(rate, 1), "shape": "224 x 224 uint8"})
-        yield dg.MaterializeResult(asset_key=["features", "cxr_failures"], metadata={"rows": totals["failures"]})
+            "rows": totals["tensors"], "images_per_second": round(rate, 1), "shape": "224 x 224 uint8"},
+            data_version=shards_data_version(context, home, ("features", "cxr_tensors")))
+        yield dg.MaterializeResult(asset_key=["features", "cxr_failures"], metadata={"rows": totals["failures"]},
+                                   data_version=shards_data_version(context, home, ("features", "cxr_failures")))
         yield dg.AssetCheckResult(asset_key=["features", "cxr_tensors"], check_name="tensor_shapes",
                                   passed=bad_shapes == 0, metadata={"wrong_shape": bad_shapes})
 
     key = dg.AssetKey(["embeddings", "cxr_densenet121_chex"])
 
-    @dg.asset(key=key, group_name="embeddings", code_version=CODE_VERSION, partitions_def=partitions,
+    @dg.asset(key=key, group_name="embeddings", code_version=EMBEDDINGS_CODE, partitions_def=partitions,
               backfill_policy=policy, pool="gpu", kinds={"pytorch", "parquet"},
               deps=[dg.AssetKey(["features", "cxr_tensors"])],
               description="torchxrayvision densenet121-res224-chex: 1024 pooled features + 18 outputs per image "
                           "(input scaled to [-1024, 1024] at 224 px).",
-              check_specs=[dg.AssetCheckSpec("no_nan", asset=key, description="no NaN in features or outputs")])
+              check_specs=[dg.AssetCheckSpec("no_nan", asset=key, description="no NaN in features or outputs",
+                                             blocking=True)])
     def cxr_densenet121_chex(context: dg.AssetExecutionContext, config: DensenetConfig, clinfuse: ClinfuseResource):
         from features.cxr.densenet import (
             PATHOLOGIES,
@@ -155,7 +162,8 @@ def build_cxr_assets(shards: int) -> list:
             "rows": rows, "weights_source": source, "device": device,
             "images_per_second": round(rows / seconds, 1) if seconds else 0.0, "seconds": round(seconds, 3),
             **cache_metadata(written, config.use_cache, model.cache_info().currsize > 0),
-            "pathologies": dg.MetadataValue.json(list(PATHOLOGIES)), "input": "clahe" if config.use_clahe else "plain"})
+            "pathologies": dg.MetadataValue.json(list(PATHOLOGIES)), "input": "clahe" if config.use_clahe else "plain"},
+            data_version=shards_data_version(context, home, key.path))
         yield dg.AssetCheckResult(check_name="no_nan", passed=nan_rows == 0, severity=dg.AssetCheckSeverity.ERROR,
                                   metadata={"rows_with_nan": nan_rows})
 

@@ -9,20 +9,24 @@ from features.haim.cohort import build_haim_samples, describe_haim_samples
 from features.haim.cohort import sql_path as haim_samples_sql_path
 from features.haim.layout import MODES
 from pipelines.assets.sqldeps import sql_deps
-from pipelines.partitions import shard_partitions, write_partitions
+from pipelines.partitions import shard_partitions, shards_data_version, write_partitions
 from pipelines.resources import ClinfuseResource
 from warehouse.lake import ShardedTable
+from warehouse.versions import TIME_RULES, content_version, source_version
 
-CODE_VERSION = "1"
+SAMPLES_CODE = source_version("features/haim/cohort.py", "warehouse/cohorts.py", haim_samples_sql_path(), *TIME_RULES)
+CODE_VERSION = source_version("features/haim", *TIME_RULES)  # build.py, its SQL files and helpers
 _SAMPLE_INPUTS = sql_deps(haim_samples_sql_path(), produces=("cohorts", "haim_samples"))  # what its SQL reads
 
 
-@dg.asset(key=["cohorts", "haim_samples"], group_name="cohorts", code_version=CODE_VERSION, deps=_SAMPLE_INPUTS,
+@dg.asset(key=["cohorts", "haim_samples"], group_name="cohorts", code_version=SAMPLES_CODE, deps=_SAMPLE_INPUTS,
           kinds={"duckdb", "sql"}, description=describe_haim_samples())
 def haim_samples(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource,
                  shards: dg.ResourceParam[int]) -> dg.MaterializeResult:
-    rows = build_haim_samples(clinfuse.open_home(context), shards)
-    return dg.MaterializeResult(metadata={"rows": rows})
+    home = clinfuse.open_home(context)
+    rows = build_haim_samples(home, shards)
+    return dg.MaterializeResult(metadata={"rows": rows},
+                                data_version=dg.DataVersion(content_version(home.table_dir("cohorts", "haim_samples"))))
 
 
 _MODE_TEXT = {
@@ -68,7 +72,8 @@ def _haim_asset(mode: str, shards: int, deps: list) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(metadata={
             "rows": rows, "mode": mode, "table": f"features.{key.path[1]}",
             "warnings": "; ".join(sorted(warnings)) or "none", "weights_source": ", ".join(sorted(sources)) or "n/a",
-            **{f"null_{group}": n for group, n in missing.items()}})
+            **{f"null_{group}": n for group, n in missing.items()}},
+            data_version=shards_data_version(context, home, key.path))
         yield dg.AssetCheckResult(check_name="embeddings_present", passed=not any(missing.values()),
                                   severity=dg.AssetCheckSeverity.WARN,
                                   metadata={f"samples_missing_{group}": n for group, n in missing.items()})

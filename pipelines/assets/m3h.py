@@ -15,10 +15,10 @@ from features.m3h.tasks import COHORT_INPUTS, RAW_INPUTS, describe_m3h_tasks
 from models.m3h.runner import SOURCES
 from pipelines.assets.models import latest_materialization
 from pipelines.resources import ClinfuseResource
-from warehouse.versions import source_version
+from warehouse.versions import TIME_RULES, content_version, source_version
 
 TASKS_CODE = source_version("features/m3h/tasks.py", "warehouse/sql/cohorts/m3h_tasks.sql",
-                            "warehouse/resources/m3h_tasks.csv", "warehouse/cohorts.py")
+                            "warehouse/resources/m3h_tasks.csv", "warehouse/cohorts.py", *TIME_RULES)
 FRAME_CODE = source_version("features/m3h", "features/frames.py")
 MODEL_CODE = source_version(*SOURCES)
 TASKS_DEPS = [dg.AssetKey(["raw", t]) for t in RAW_INPUTS] + [dg.AssetKey(["cohorts", c]) for c in COHORT_INPUTS]
@@ -36,7 +36,8 @@ def m3h_tasks(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource,
     summary = label_summary(home)
     return dg.MaterializeResult(metadata={
         "rows": rows, "labels_all_samples": dg.MetadataValue.json({k: v for k, v in summary.items() if k != "rows"}),
-        "rules": dg.MetadataValue.md(describe_m3h_tasks())})
+        "rules": dg.MetadataValue.md(describe_m3h_tasks())},
+        data_version=dg.DataVersion(content_version(home.table_dir("cohorts", "m3h_tasks"))))
 
 
 @dg.asset(key=["frames", "m3h"], group_name="frames", deps=FRAME_DEPS, code_version=FRAME_CODE,

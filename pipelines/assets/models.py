@@ -181,7 +181,7 @@ def build_leaderboard_asset(available=None) -> dg.AssetsDefinition:
     ins = {f"r_{key.removeprefix('reports/')}": dg.AssetIn(key.split("/"), metadata={"allow_missing": True})
            for key in keys}
 
-    @dg.asset(key=["reports", "leaderboard"], group_name="reports", code_version=MODELS_CODE,
+    @dg.asset(key=["reports", "leaderboard"], group_name="reports", code_version=MODELS_CODE, pool="duckdb",
               kinds={"duckdb", "html"}, ins=ins,
               description="Every model x task x subset x metric (any task kind; multi-head reports give a row set "
                           "per head) with its 95 % CI, beside the papers' published figures (real MIMIC-IV; not "

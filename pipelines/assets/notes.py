@@ -21,12 +21,17 @@ from features.notes.build import (
 from features.notes.tokenizer import load_tokenizer
 from features.progress import Progress, count_rows
 from features.weights import NO_SOURCE, weights_policy
-from pipelines.partitions import shard_partitions, write_partitions
+from pipelines.partitions import shard_partitions, shards_data_version, write_partitions
 from pipelines.resources import ClinfuseResource
 from warehouse.lake import ShardedTable
+from warehouse.versions import TIME_RULES, source_version
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer runs before any worker fork
-CODE_VERSION = "1"
+CHUNKS_CODE = source_version("features/notes/build.py", "features/notes/chunks.py", "features/notes/tokenizer.py",
+                             "features/weights.py", *TIME_RULES)
+EMBEDDINGS_CODE = source_version("features/notes", "features/weights.py", "features/device.py", "features/embed_cache.py")
+
+
 def _sharded(table: tuple[str, str]) -> ShardedTable:
     return ShardedTable(*table, ORDER_BY[table[1]])
 
@@ -62,7 +67,7 @@ def build_notes_assets(shards: int) -> list:
     partitions = shard_partitions(shards)
     policy = dg.BackfillPolicy.single_run()
 
-    @dg.asset(key=list(CHUNKS_TABLE), group_name="features", code_version=CODE_VERSION, deps=_NOTE_INPUTS,
+    @dg.asset(key=list(CHUNKS_TABLE), group_name="features", code_version=CHUNKS_CODE, deps=_NOTE_INPUTS,
               partitions_def=partitions, backfill_policy=policy, kinds={"polars", "parquet"},
               description="Discharge and radiology notes split on line boundaries into chunks of <= 512 "
                           "wordpieces ([CLS]/[SEP] included); no chunk is dropped, over-long lines are split.")
@@ -82,9 +87,10 @@ def build_notes_assets(shards: int) -> list:
         totals = {k: written.total(k) for k in ("notes", "empty_notes", "chunks", "seconds")}
         rate = totals["chunks"] / totals["seconds"] if totals["seconds"] else 0.0
         return dg.MaterializeResult(metadata={**totals, "chunks_per_second": round(rate, 1),
-                                              "tokenizer_source": source})
+                                              "tokenizer_source": source},
+                                    data_version=shards_data_version(context, home, CHUNKS_TABLE))
 
-    specs = [dg.AssetSpec(list(t), group_name="embeddings", code_version=CODE_VERSION, partitions_def=partitions,
+    specs = [dg.AssetSpec(list(t), group_name="embeddings", code_version=EMBEDDINGS_CODE, partitions_def=partitions,
                           deps=[dg.AssetKey(list(CHUNKS_TABLE))], kinds={"pytorch", "parquet"}, description=d)
              for t, d in ((CHUNK_EMBEDDINGS_TABLE, "Bio_ClinicalBERT embedding (768) of every note chunk."),
                           (NOTE_EMBEDDINGS_TABLE, "Per-note embedding: the chunks' mean weighted by wordpieces."))]
@@ -125,6 +131,7 @@ def build_notes_assets(shards: int) -> list:
             yield dg.MaterializeResult(asset_key=list(table), metadata={
                 "rows": n, "weights_source": weights_source, "pooling": config.pooling, "device": device,
                 "chunks_per_second": round(rate, 2), "seconds": round(seconds, 3),
-                **cache_metadata(written, config.use_cache, bert.cache_info().currsize > 0)})
+                **cache_metadata(written, config.use_cache, bert.cache_info().currsize > 0)},
+                data_version=shards_data_version(context, home, table))
 
     return [note_chunks, notes_clinicalbert]

@@ -15,6 +15,7 @@ from warehouse.ingest import (
 )
 from warehouse.lake import catalog
 from warehouse.tables import TABLES, Table
+from warehouse.versions import content_version
 
 SOURCE_NAMES = {"mimic_iv": "MIMIC-IV", "mimic_note": "MIMIC-IV-Note", "mimic_cxr": "MIMIC-CXR-JPG"}
 
@@ -54,7 +55,8 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
         kinds={"duckdb", "parquet"},
         description=(f"{SOURCE_NAMES[table.source]} `{table.stem}` as typed Parquet, view `raw.{table.name}`. "
                      + ("Sharded by subject_id % N and sorted by subject." if table.per_patient else "")),
-        check_specs=[dg.AssetCheckSpec("schema", asset=key, description="columns and types equal the registry"),
+        check_specs=[dg.AssetCheckSpec("schema", asset=key, description="columns and types equal the registry",
+                                       blocking=True),
                      dg.AssetCheckSpec("manifest_rows", asset=key,
                                        description="row count equals the known release's manifest (warning)")],
     )
@@ -77,13 +79,15 @@ def raw_cxr_images(clinfuse: ClinfuseResource, shards: dg.ResourceParam[int]) ->
     home = clinfuse.open_home()
     result = ingest_cxr_images(home, clinfuse.layouts().get("mimic_cxr"), shards)
     publish_raw(home, ["cxr_images"])
-    return dg.MaterializeResult(metadata={"rows": result.rows, "status": result.status})
+    # the image list (path, size, readable) is the data version: an image added, removed or rewritten changes it
+    return dg.MaterializeResult(metadata={"rows": result.rows, "status": result.status},
+                                data_version=dg.DataVersion(content_version(home.table_dir("raw", "cxr_images"))))
 
 
 RAW_TABLE_ASSETS = [_raw_asset(t) for t in TABLES.values()]
 
 
-@dg.asset(key=["raw", "sources"], group_name="raw", code_version=INGEST_CODE_VERSION,
+@dg.asset(key=["raw", "sources"], group_name="raw", code_version=INGEST_CODE_VERSION, pool="duckdb",
           deps=[a.key for a in RAW_TABLE_ASSETS] + [raw_cxr_images.key],
           description="Where every raw table came from: file, size, sha256, rows, checksum and manifest results.")
 def raw_sources(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -> dg.MaterializeResult:
@@ -96,7 +100,7 @@ def raw_sources(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -
         context.log.warning(f"checksum mismatch: {path} (raw.{table})")
     return dg.MaterializeResult(metadata={
         "tables": rows, "checksum_mismatches": dg.MetadataValue.md("\n".join(f"- `{p}`" for _, p in bad) or "none"),
-    })
+    }, data_version=dg.DataVersion(content_version(home.table_dir("raw", "sources"))))
 
 
 ASSETS = [*RAW_TABLE_ASSETS, raw_cxr_images, raw_sources]

@@ -7,23 +7,24 @@ from features.store.audit import audit_store
 from features.store.declarations import REGISTRY
 from features.store.publish import registry_markdown, write_registry
 from pipelines.resources import ClinfuseResource
+from warehouse.versions import source_version
 
-CODE_VERSION = "1"
+CODE_VERSION = source_version("features/store", "features/finite.py", "features/splits.py")
 KEY = dg.AssetKey(["store", "registry"])
 
 
-@dg.asset(key=KEY, group_name="store", code_version=CODE_VERSION, kinds={"duckdb"},
+@dg.asset(key=KEY, group_name="store", code_version=CODE_VERSION, kinds={"duckdb"}, pool="duckdb",
           deps=sorted({dg.AssetKey(view.source.split("/")) for view in REGISTRY}, key=lambda k: k.path),
           description="The feature-store registry (store.registry) and one store.<view> per materialised view: "
                       "entity keys, as-of column, feature groups with dtypes, source asset, code version, "
                       "weights_source.",
           check_specs=[
-              dg.AssetCheckSpec("asof_covers_inputs", asset=KEY,
+              dg.AssetCheckSpec("asof_covers_inputs", asset=KEY, blocking=True,
                                 description="in every feature table, no sampled row has an as-of earlier than "
                                             "an input that went into it (features.store.audit)"),
-              dg.AssetCheckSpec("no_subject_in_two_splits", asset=KEY,
+              dg.AssetCheckSpec("no_subject_in_two_splits", asset=KEY, blocking=True,
                                 description="no subject appears in two splits, in features.splits or any frame"),
-              dg.AssetCheckSpec("no_non_finite_value", asset=KEY,
+              dg.AssetCheckSpec("no_non_finite_value", asset=KEY, blocking=True,
                                 description="no features.* or embeddings.* table holds NaN or ±inf (missing is NULL)"),
           ])
 def registry(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):

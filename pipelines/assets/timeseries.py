@@ -19,11 +19,16 @@ from features.timeseries.build import (
 )
 from features.timeseries.layout import CONTINUOUS_COLUMNS
 from features.timeseries.normalizer import empty_training_split, fit_normalizer
-from pipelines.partitions import shard_partitions, write_partitions
+from pipelines.partitions import shard_partitions, shards_data_version, write_partitions
 from pipelines.resources import ClinfuseResource
 from warehouse.lake import ClinfuseError, ShardedTable, parquet_glob
+from warehouse.versions import TIME_RULES, frame_version, source_version
 
-CODE_VERSION = "1"
+CODE_VERSION = source_version("features/timeseries", "features/labels.py", "features/mimic3_benchmarks.py",
+                              "warehouse/resources/mimic3_benchmarks", *TIME_RULES)
+SPLITS_CODE = source_version("features/splits.py", "warehouse/resources/mimic3_benchmarks/testset_iv.csv",
+                             "warehouse/resources/mimic3_benchmarks/valset_iv.csv")
+NORMALIZER_CODE = source_version("features/timeseries/normalizer.py", "features/timeseries/layout.py")
 TABLES = ("ihm_48h", "phenotyping", "timeseries_ihm", "timeseries_pheno")
 SHARDED_TABLES = [ShardedTable(SCHEMA_OF[t], t, ORDER_BY[t]) for t in TABLES]
 _DESCRIPTIONS = {
@@ -71,7 +76,8 @@ def build_timeseries_assets(shards: int) -> list:
         written = write_partitions(context, home, [ShardedTable("features", EVENTS_TABLE, ORDER_BY[EVENTS_TABLE])],
                                    build)
         return dg.MaterializeResult(metadata={"rows": written.rows[EVENTS_TABLE], "stays": written.total("stays"),
-                                              "mode": config.mode})
+                                              "mode": config.mode},
+                                    data_version=shards_data_version(context, home, ("features", EVENTS_TABLE)))
     specs = [dg.AssetSpec(key=[SCHEMA_OF[t], t], group_name=SCHEMA_OF[t], description=_DESCRIPTIONS[t],
                           code_version=CODE_VERSION, partitions_def=partitions, deps=_INPUTS, kinds={"polars", "parquet"})
              for t in TABLES]
@@ -106,7 +112,8 @@ def build_timeseries_assets(shards: int) -> list:
             if name == "phenotyping":
                 extra = {"label_prevalence": dg.MetadataValue.json(pheno_prevalence)}
             yield dg.MaterializeResult(asset_key=[SCHEMA_OF[name], name],
-                                       metadata={"rows": totals[name], **settings, **extra})
+                                       metadata={"rows": totals[name], **settings, **extra},
+                                       data_version=shards_data_version(context, home, (SCHEMA_OF[name], name)))
         yield dg.AssetCheckResult(asset_key=["cohorts", "ihm_48h"], check_name="label_prevalence",
                                   passed=0 < positives < totals["ihm_48h"], severity=dg.AssetCheckSeverity.WARN,
                                   metadata={"positives": positives, "samples": totals["ihm_48h"]})
@@ -145,11 +152,11 @@ class SplitConfig(dg.Config):
     reference: bool = False
 
 
-@dg.asset(key=["features", "splits"], group_name="features", code_version=CODE_VERSION,
+@dg.asset(key=["features", "splits"], group_name="features", code_version=SPLITS_CODE,
           deps=[dg.AssetKey(["raw", "hosp_patients"])], kinds={"polars", "parquet"},
           description="subject_id -> split (train/val/test) for every patient, subject-level and seeded "
                       "(70/10/20 by default), shared by every task (MedFuse and HAIM cohorts alike).",
-          check_specs=[dg.AssetCheckSpec("no_subject_in_two_splits", asset=["features", "splits"])])
+          check_specs=[dg.AssetCheckSpec("no_subject_in_two_splits", asset=["features", "splits"], blocking=True)])
 def splits(context: dg.AssetExecutionContext, config: SplitConfig, clinfuse: ClinfuseResource):
     home = clinfuse.open_home(context)
     subjects = pl.scan_parquet(parquet_glob(home.table_dir("raw", "hosp_patients")), hive_partitioning=True) \
@@ -158,7 +165,8 @@ def splits(context: dg.AssetExecutionContext, config: SplitConfig, clinfuse: Cli
         make_splits(subjects, config.seed, (config.train, config.val, config.test))
     crossing = subjects_in_several_splits(frame)
     fractions = split_fractions(frame)
-    yield dg.Output(frame.select("subject_id", pl.col("split").cast(pl.String)),
+    frame = frame.select("subject_id", pl.col("split").cast(pl.String))
+    yield dg.Output(frame, data_version=dg.DataVersion(frame_version(frame)),
                     metadata={"subjects": frame.height, "seed": config.seed, "reference": config.reference,
                               **{f"fraction_{k}": round(v, 4) for k, v in fractions.items()}})
     yield dg.AssetCheckResult(check_name="no_subject_in_two_splits", passed=crossing.height == 0,
@@ -171,11 +179,11 @@ def splits(context: dg.AssetExecutionContext, config: SplitConfig, clinfuse: Cli
 def _normalizer_asset(task: str) -> dg.AssetsDefinition:
     table = f"timeseries_{task}"
 
-    @dg.asset(key=["features", f"normalizer_{task}"], group_name="features", code_version=CODE_VERSION,
+    @dg.asset(key=["features", f"normalizer_{task}"], group_name="features", code_version=NORMALIZER_CODE,
               deps=[dg.AssetKey(["features", table]), dg.AssetKey(["features", "splits"])], kinds={"polars"},
               description=f"Mean and std of the 12 continuous columns of features.{table}, fitted on "
                           f"training-split subjects only (validation and test never enter the statistics).")
-    def normalizer(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -> pl.DataFrame:
+    def normalizer(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource) -> dg.Output[pl.DataFrame]:
         home = clinfuse.open_home(context)
         split = pl.read_parquet(parquet_glob(home.table_dir("features", "splits")))
         frame = pl.scan_parquet(parquet_glob(home.table_dir("features", table)), hive_partitioning=True)
@@ -186,7 +194,8 @@ def _normalizer_asset(task: str) -> dg.AssetsDefinition:
         state = fit_normalizer(frame, train_stays, metadata={"task": task, "table": table})
         context.add_output_metadata({"train_stays": len(train_stays), "rows_fitted": state.n_rows,
                                      "means": dg.MetadataValue.json(dict(zip(CONTINUOUS_COLUMNS, state.means, strict=True)))})
-        return state.to_frame()
+        frame = state.to_frame()
+        return dg.Output(frame, data_version=dg.DataVersion(frame_version(frame)))
 
     return normalizer
 
