@@ -132,10 +132,20 @@ def _child(module: str, name: str, action: str, input_dir: str, out_dir: str, at
         if value and "seconds" in value and "cpu_s" not in value:
             t["cpu_s"] = None  # the side timed a part of its work: the whole call's CPU time would not match
         result = {**t, **(value or {})}
-    self_, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    result["self_peak_rss_mb"] = self_.ru_maxrss / 1024
-    result["children_peak_rss_mb"] = kids.ru_maxrss / 1024
+    # VmHWM, not RUSAGE_SELF: Linux copies ru_maxrss from the parent at fork and keeps it across exec, so a
+    # child of a 2 GB process would report 2 GB. Grandchildren forked from this small process are not affected.
+    result["self_peak_rss_mb"] = _own_peak_rss_kb() / 1024
+    result["children_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print("\n@@result " + json.dumps(result, default=str), flush=True)
+
+
+def _own_peak_rss_kb() -> float:
+    """This process's peak RSS since it was exec'd (VmHWM), in kB; ru_maxrss where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            return float(next(line.split()[1] for line in f if line.startswith("VmHWM:")))
+    except (OSError, StopIteration):
+        return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _tree_memory_mb(pid: int) -> tuple[float, float]:

@@ -133,17 +133,24 @@ def embed_cached(
     """The vector columns for every row of `keys`, in row order, and {cache_hits, cache_misses}.
 
     `embed(mask)` returns the vector columns of the rows where `mask` is true (in order); it runs once, on the
-    rows the cache does not hold (every row without a cache), and not when the cache holds every row. For empty
+    first row of each key the cache does not hold (of each key, without a cache), and not when the cache holds
+    every row. For empty
     `keys` it gets an empty mask and must return empty columns without loading a model."""
-    if cache is None:
-        return embed(pl.Series([True] * keys.height, dtype=pl.Boolean)), {"cache_hits": 0, "cache_misses": keys.height}
-    found = cache.lookup(shard, keys)
+    found = cache.lookup(shard, keys) if cache is not None else None
     miss = pl.Series([True] * keys.height, dtype=pl.Boolean) if found is None else found[cache.vectors[0]].is_null()
     misses = int(miss.sum())
     if misses == 0 and found is not None:
         return found.select(cache.vectors), {"cache_hits": keys.height, "cache_misses": 0}
-    new = embed(miss)
-    cache.append(shard, pl.concat([keys.filter(miss), new], how="horizontal"))
+    # a key held by several missed rows (one chunk text in two notes) is embedded once and every copy gets that
+    # vector, the one the cache returns later: otherwise batch-dependent CPU kernels would make the copies
+    # differ in the last float bits, and a cached rebuild would not equal this build (nor one without cache)
+    first = miss & keys.select(pl.struct(keys.columns).is_first_distinct()).to_series()
+    unique = embed(first)
+    if cache is not None:
+        cache.append(shard, pl.concat([keys.filter(first), unique], how="horizontal"))
+    copies = keys.filter(miss).with_row_index("_m").join(
+        keys.filter(first).with_row_index("_u"), on=keys.columns, how="left").sort("_m")["_u"]
+    new = unique[copies]
     if misses == keys.height:
         return new, {"cache_hits": 0, "cache_misses": misses}
     rows = pl.Series("_row", range(keys.height), pl.UInt32)

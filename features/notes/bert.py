@@ -192,6 +192,7 @@ def bert_identity(
     files = sorted(p for p in src.path.iterdir() if p.is_file()) if src is not None and src.path else []
     random = weights_source.startswith(RANDOM_INIT)
     import tokenizers
+    import torch
     import transformers
 
     return {"model": model, "revision": revision, "weights_source": weights_source,

@@ -270,7 +270,8 @@ def _keep_one_value_per_time(lf: pl.LazyFrame, mode: CleaningMode) -> pl.LazyFra
     duplicates = (
         lf.filter(pl.col("_n") > 1)
         .with_columns(numeric_key.alias("_num_key"), string_key.alias("_str_key"))
-        .sort([*group, "_num_key", "_str_key"], nulls_last=False)
+        # itemid last: equal values under two item ids (a stored column since timeseries_events) keep one id
+        .sort([*group, "_num_key", "_str_key", "itemid"], nulls_last=False)
         .unique(subset=group, keep="last", maintain_order=True)
     )
     out = [f.select(*keys, "itemid", var.cast(pl.String), "value_str", "value_num") for f in (singles, duplicates)]

@@ -8,8 +8,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-import pipelines.assets.cxr as cxr_assets
-import pipelines.assets.notes as notes_assets
+import features.cxr.densenet as densenet
+import features.notes.bert as bert
 from pipelines.definitions import build_assets, build_definitions
 from pipelines.resources import ClinfuseResource
 from pipelines.run import run_config_for
@@ -64,8 +64,8 @@ def test_second_materialisation_reads_the_cache_and_loads_no_model(home, monkeyp
         assert first[key]["cache_hits"] == 0 and first[key]["model_loaded"] is True
     tables = _tables(home)
     with monkeypatch.context() as patch:
-        patch.setattr(cxr_assets, "load_densenet", _refuse)
-        patch.setattr(notes_assets, "get_bert", _refuse)
+        patch.setattr(densenet, "load_densenet", _refuse)  # imported by the asset bodies when they run
+        patch.setattr(bert, "get_bert", _refuse)
         again = _materialise(home, EMBEDDINGS)
     for key in ("embeddings/cxr_densenet121_chex", "embeddings/notes_clinicalbert"):
         assert (again[key]["cache_hits"], again[key]["cache_misses"]) == (first[key]["rows"], 0)

@@ -11,7 +11,6 @@ from pipelines.definitions import defs
 from warehouse.sqldeps import tables_read
 
 REPO = Path(__file__).resolve().parents[2]
-TIMESERIES = ("cohorts/ihm_48h", "cohorts/phenotyping", "features/timeseries_ihm", "features/timeseries_pheno")
 # shipped SQL file -> the assets that run it (a new SQL file must be added here, with its runners)
 RUNNERS: dict[str, tuple[str, ...]] = {
     "warehouse/sql/cohorts/icu_stays.sql": ("cohorts/icu_stays",),
@@ -21,7 +20,7 @@ RUNNERS: dict[str, tuple[str, ...]] = {
     "features/haim/events.sql": ("features/haim", "features/haim_faithful"),
     "features/haim/images.sql": ("features/haim", "features/haim_faithful"),
     "features/haim/notes.sql": ("features/haim", "features/haim_faithful"),
-    "features/timeseries/events.sql": TIMESERIES,
+    "features/timeseries/events.sql": ("features/timeseries_events",),
     "warehouse/sql/cohorts/m3h_tasks.sql": ("cohorts/m3h_tasks",),
     "features/m3h/frame.sql": ("frames/m3h",),
     "features/m3tlm/frame.sql": ("frames/m3tlm",),

@@ -27,7 +27,7 @@ def source(tmp_path_factory) -> Path:
 
 def _run(home: Home, source: Path, selection: str, *sets: str) -> dict:
     return materialize_selection(home, synthetic_sources(source / "src"), selection, sets=sets, shards=2,
-                                 instance=dg.DagsterInstance.ephemeral())
+                                 instance=dg.DagsterInstance.ephemeral(), workers=1)
 
 
 def _files(home: Home) -> dict[str, bytes]:

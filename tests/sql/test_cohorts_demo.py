@@ -65,7 +65,7 @@ def demo(tmp_path_factory):
     home = Home.open(tmp_path_factory.mktemp("cohorts-demo") / "home")
     ingest(home, Sources(mimic_iv=DEMO))
     counts = build_cohorts(home)
-    meta = materialise(home, Sources(mimic_iv=DEMO), "features/timeseries_ihm", shards=DEFAULT_SHARDS)["metadata"]
+    meta = materialise(home, Sources(mimic_iv=DEMO), "key:features/timeseries_events or key:features/timeseries_ihm", shards=DEFAULT_SHARDS)["metadata"]
     result = {name: meta[f"{layer}/{name}"]["rows"] for layer, name in (
         ("cohorts", "ihm_48h"), ("cohorts", "phenotyping"), ("features", "timeseries_ihm"),
         ("features", "timeseries_pheno"))}

@@ -35,7 +35,7 @@ def materialise_task_tables(home, sources, **kwargs) -> dict:
     `unseen_warning` (the no_unseen_categories check failed)."""
     from tests.graph import materialise
 
-    result = materialise(home, sources, "features/timeseries_ihm", shards=SHARDS, **kwargs)
+    result = materialise(home, sources, "key:features/timeseries_events or key:features/timeseries_ihm", shards=SHARDS, **kwargs)
     rows = {t: result["metadata"][f"{_schema(t)}/{t}"]["rows"] for t in TABLES}
     return {**rows, "unseen_warning": "features/timeseries_pheno:no_unseen_categories" in result["check_warnings"]}
 
@@ -183,7 +183,7 @@ def test_a_home_built_with_4_shards_refuses_an_8_shard_run(built, monkeypatch, c
     home = built[0]
     before = _lake_digests(home)
     with pytest.raises(ClinfuseError, match="built with 4 subject shards, this run uses 8"):
-        materialise(home, _sources(home), "features/timeseries_ihm", shards=8)
+        materialise(home, _sources(home), "key:features/timeseries_events or key:features/timeseries_ihm", shards=8)
     with pytest.raises(ClinfuseError, match="built with 4 subject shards"):
         ingest(home, _sources(home), shards=8)
     monkeypatch.setenv("CLINFUSE_SHARDS", "8")  # what `clinfuse run` and the definitions read
@@ -203,7 +203,7 @@ def test_a_rewrite_removes_stale_shard_folders_so_no_row_is_read_twice(built):
     shutil.copytree(table_dir / "shard=1", table_dir / "shard=5")  # left by a larger shard count
     assert _read(home, "timeseries_ihm").height > first["timeseries_ihm"]  # the duplicates a glob would read
     shutil.copy(table_dir / "shard=0" / "data.parquet", table_dir / "data.parquet")  # by a whole-table write
-    materialise(home, _sources(home), "features/timeseries_ihm", shards=SHARDS)
+    materialise(home, _sources(home), "features/timeseries_ihm", shards=SHARDS)  # the events are built
     assert sorted(p.name for p in table_dir.iterdir()) == [f"shard={k}" for k in range(SHARDS)]
     frame = _read(home, "timeseries_ihm")
     assert frame.height == first["timeseries_ihm"] and frame.select("stay_id", "step").is_duplicated().sum() == 0

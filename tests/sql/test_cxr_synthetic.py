@@ -29,7 +29,7 @@ def synth_home(tmp_path_factory):
     home = Home.open(root / "home")
     ingest(home, synthetic_sources(root / "src"), shards=SHARDS)
     build_cohorts(home, shards=SHARDS)
-    materialise(home, synthetic_sources(root / "src"), "features/timeseries_ihm", shards=SHARDS)
+    materialise(home, synthetic_sources(root / "src"), "key:features/timeseries_events or key:features/timeseries_ihm", shards=SHARDS)
     return home
 
 

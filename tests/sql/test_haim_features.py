@@ -362,15 +362,14 @@ def test_prediction_minute_bound_and_one_second_earlier(home):
     try:
         samples = con.sql("SELECT sample_id, subject_id, hadm_id, stay_id, dicom_id, study_id, prediction_time, "
                           "admittime FROM cohorts.haim_samples ORDER BY sample_id").pl()
-        chart = con.sql("SELECT stay_id, charttime FROM raw.icu_chartevents").pl()
-    finally:
-        con.close()
-    # move one sample's prediction time exactly onto one of its stay's chart times
-    s = samples.filter(pl.col("stay_id").is_not_null()).row(0, named=True)
-    t = chart.filter(pl.col("stay_id") == s["stay_id"]).sort("charttime")["charttime"][3]
-    moved = samples.filter(pl.col("sample_id") == s["sample_id"]).with_columns(pl.lit(t).alias("prediction_time"))
-    con = open_lake(home)
-    try:
+        # one sample with events: move its prediction time exactly onto the time of one of them
+        for s in samples.filter(pl.col("stay_id").is_not_null()).iter_rows(named=True):
+            one = samples.filter(pl.col("sample_id") == s["sample_id"])
+            times = select_sources(con, home, one, "fixed").events["event_time"].unique().sort()
+            if len(times) >= 2:
+                break
+        t = times[len(times) // 2]
+        moved = one.with_columns(pl.lit(t).alias("prediction_time"))
         at = select_sources(con, home, moved, "fixed").events
         before = select_sources(con, home, moved.with_columns(pl.col("prediction_time") + timedelta(seconds=1)),
                                 "fixed").events
