@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 # Offline and on a CPU: weights auto (random-init, recorded) and a one-layer BERT of Bio_ClinicalBERT's
 # widths for the notes; with the real weights cached, override CLINFUSE_NOTES_MODEL and CLINFUSE_WEIGHTS.
 # Models train with the `demo` profile (a few epochs, 64-pixel images); CLINFUSE_MODEL_PROFILE=paper for the papers' settings.
-DEMO_ENV ?= CLINFUSE_WEIGHTS=auto CLINFUSE_NOTES_MODEL=random-init:L1 CLINFUSE_MODEL_PROFILE=demo
+# One worker: on 2 cores the step processes cost more than parallel steps save (README, `--workers`).
+DEMO_ENV ?= CLINFUSE_WEIGHTS=auto CLINFUSE_NOTES_MODEL=random-init:L1 CLINFUSE_MODEL_PROFILE=demo CLINFUSE_WORKERS=1
 demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/clinfuse run --home $(HOME_DIR)
 	$(BIN)/clinfuse sql --home $(HOME_DIR) "SELECT \"table\", rows, status FROM raw.sources WHERE status <> 'absent' ORDER BY 1"
