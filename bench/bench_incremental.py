@@ -40,7 +40,8 @@ import polars as pl
 RESULTS = Path(__file__).parent / "results" / "incremental.json"
 SELECTION = "*features/haim"  # every asset HAIM needs: ingest, cohorts, chunks, tensors, both embeddings
 SETTINGS = {"weights": "auto", "notes_model": "random-init:L1"}  # the demo's CPU models (Makefile DEMO_ENV)
-NO_CACHE = ("embeddings/cxr_densenet121_chex.use_cache=false", "embeddings/notes_clinicalbert.use_cache=false")
+NO_CACHE = ("embeddings/cxr_densenet121_chex.use_cache=false", "embeddings/notes_clinicalbert.use_cache=false",
+            "features/cxr_tensors.use_cache=false")
 COMPARED = (("embeddings", "cxr_densenet121_chex"), ("embeddings", "notes_clinicalbert"),
             ("embeddings", "notes_clinicalbert_notes"), ("features", "note_chunks"), ("features", "cxr_tensors"),
             ("features", "haim"))
@@ -93,7 +94,7 @@ def build(home_dir: Path, source: Path, sets: tuple[str, ...] = ()) -> tuple[flo
 
     start, cpu = time.perf_counter(), _cpu()
     result = materialize_selection(Home.open(home_dir), synthetic_sources(source), SELECTION, settings=SETTINGS,
-                                   sets=sets)
+                                   sets=sets, workers=1)
     return time.perf_counter() - start, {**result["metadata"], "cpu_s": _cpu() - cpu}
 
 

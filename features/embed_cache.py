@@ -1,4 +1,5 @@
-"""A persistent embedding cache in the home's lake: each item is embedded once per model identity.
+"""A persistent cache of derived items in the home's lake: each item is embedded (or an image decoded) once per
+identity of what derives it.
 
 Layout: `lake/cache/<name>/<identity hash>/shard=<k>/part-<id>.parquet` (plus `identity.json`, the readable
 identity the folder's name hashes). An identity is everything the vectors depend on besides the item
@@ -159,10 +160,12 @@ def embed_cached(
     return vectors, {"cache_hits": keys.height - misses, "cache_misses": misses}
 
 
-def cache_metadata(written, use_cache: bool, model_loaded: bool) -> dict:
-    """An embedding asset's metadata on the cache, from its shards' stats (a warehouse.lake.ShardsWritten)."""
-    return {"cache_hits": int(written.total("cache_hits")), "cache_misses": int(written.total("cache_misses")),
-            "use_cache": use_cache, "model_loaded": model_loaded}
+def cache_metadata(written, use_cache: bool, model_loaded: bool | None = None) -> dict:
+    """A cached asset's metadata on the cache, from its shards' stats (a warehouse.lake.ShardsWritten);
+    `model_loaded` for the assets that load a model."""
+    meta = {"cache_hits": int(written.total("cache_hits")), "cache_misses": int(written.total("cache_misses")),
+            "use_cache": use_cache}
+    return meta if model_loaded is None else meta | {"model_loaded": model_loaded}
 
 
 def _atomic_write(target: Path, write: Callable[[Path], object]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,11 @@ from warehouse.lake import Home
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO.parent / "shared" / "data" / "mimic-iv-demo-2.2"
+
+# Runs started by tests (in-process or `clinfuse run` children) use one worker unless a test asks for more: on
+# 2 cores the step processes cost more than parallel steps save (README, `--workers`). The multiprocess path has
+# its own tests (concurrent runs, PostgreSQL shard steps, worker settings), which pass `workers` explicitly.
+os.environ.setdefault("CLINFUSE_WORKERS", "1")
 
 
 @pytest.fixture
@@ -45,12 +51,12 @@ def synth_copy(synth_root, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def materialised(synth_root, tmp_path_factory):
-    """The whole Dagster graph materialised once on the small synthetic source, two steps at a time in their own
-    processes (as `clinfuse run` on two cores): (home, run result)."""
+    """The whole Dagster graph materialised once on the small synthetic source, in this process (one worker, as
+    `make demo`): (home, run result)."""
     from pipelines.run import materialize_selection
     from warehouse.sources import synthetic_sources
 
     home = Home.open(tmp_path_factory.mktemp("materialised") / "home")
     # weights auto and a one-layer random BERT of Bio_ClinicalBERT's widths: CPU-sized, recorded as such
     settings = {"weights": "auto", "notes_model": "random-init:L1", "model_profile": "demo"}
-    return home, materialize_selection(home, synthetic_sources(synth_root), settings=settings, workers=2)
+    return home, materialize_selection(home, synthetic_sources(synth_root), settings=settings, workers=1)

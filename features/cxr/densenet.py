@@ -73,7 +73,7 @@ TRAINED_MASK: tuple[bool, ...] = tuple(bool(label) for label in CHEX_LABELS)
 UNTRAINED_VALUE = 0.5
 DENSE_DIM = 1024
 N_PATHOLOGIES = len(PATHOLOGIES)
-EMBEDDING_CODE_VERSION = "1"  # bump when normalize_batch/forward_both/embed_arrays change what a vector is
+EMBEDDING_CODE_VERSION = "2"  # bump when normalize_batch/forward_both/embed_arrays change what a vector is
 CACHE_KEY = ("dicom_id", "input_sha256")
 
 EMBEDDING_SCHEMA: dict[str, pl.DataType] = {
@@ -225,7 +225,8 @@ def embed_arrays(
 
     Untrained outputs are set to UNTRAINED_VALUE; raises ClinfuseError if anything is still non-finite."""
     device = resolve_device(device) if isinstance(device, str) else device
-    model = model.to(device).eval()
+    # channels-last: oneDNN's (and cuDNN's) faster convolution layout, about 1.3x on a 2-core CPU (bench/)
+    model = model.to(device, memory_format=torch.channels_last).eval()
     untrained = _untrained_mask(model)
     n = images.shape[0]
     dense = np.empty((n, DENSE_DIM), np.float32)
@@ -238,7 +239,7 @@ def embed_arrays(
     with torch.inference_mode(), autocast(device):
         for lo in range(0, n, batch_size):
             x = normalize_batch(source[lo:lo + batch_size].to(device, non_blocking=True))
-            d, p = forward_both(model, x)
+            d, p = forward_both(model, x.contiguous(memory_format=torch.channels_last))
             dense[lo:lo + batch_size] = d.cpu().numpy()
             paths[lo:lo + batch_size] = p.cpu().numpy()
             if progress is not None:  # features.progress.Progress: images done

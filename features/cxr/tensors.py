@@ -23,6 +23,11 @@ shape in `height` and `width` columns. Binary rather than list<uint8>: one conti
 no per-element offsets or validity bits, and any Parquet reader sees plain BYTE_ARRAY/BLOB.
 `tensor_from_row` / `tensors_to_array` turn rows back into numpy arrays.
 
+Incremental runs (`tensor_cache`, a features.embed_cache store): an image's two tensors are kept under its
+dicom_id, path, file size and modification time (ns), for this module's TENSORS_CODE_VERSION, OpenCV's version
+and the sizes above; a rebuild decodes only the files whose fingerprint it has not seen. Failures are not
+kept: a bad file is tried again at the next build.
+
 Unreadable images are recorded in a failures frame (dicom_id, subject_id, path, reason) and skipped:
 'missing file', 'empty file', 'unreadable file', 'truncated JPEG', 'not decodable',
 'unsupported image shape', 'no image file' (a metadata row with no file in raw.cxr_images).
@@ -46,6 +51,7 @@ import pyarrow as pa
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from features.embed_cache import EmbeddingCache
 from warehouse.images import decodes_completely, is_jpeg
 from warehouse.lake import DEFAULT_SHARDS, Home
 
@@ -55,6 +61,8 @@ CLAHE_CLIP_LIMIT = 2.0
 CLAHE_TILE_GRID = (8, 8)
 TENSOR_BYTES = CROP * CROP
 MIN_IMAGES_PER_WORKER = 64  # below two batches per worker, decoding in-process is as fast
+TENSORS_CODE_VERSION = "1"  # bump when preprocess changes what an image's tensors are
+CACHE_KEY = ("dicom_id", "path", "size_bytes", "mtime_ns")
 
 TENSOR_SCHEMA: dict[str, pl.DataType] = {
     "dicom_id": pl.String, "subject_id": pl.Int64, "study_id": pl.Int64, "study_datetime": pl.Datetime("us"),
@@ -291,11 +299,16 @@ def _binary(images: np.ndarray) -> pa.Array:
 
 def tensor_frame(images: pl.DataFrame, index: np.ndarray, clahe_imgs: np.ndarray, plain: np.ndarray) -> pl.DataFrame:
     """The tensor table rows for the decoded `images` rows (`index` into `images`), TENSOR_SCHEMA columns."""
-    keys = images.select("dicom_id", "subject_id", "study_id", "study_datetime", "view_position")[index.tolist()]
-    arrays = pa.table({"clahe": _binary(clahe_imgs), "plain": _binary(plain)})
+    arrays = pl.from_arrow(pa.table({"clahe": _binary(clahe_imgs), "plain": _binary(plain)}))
+    return _tensor_rows(images[index.tolist()], arrays)
+
+
+def _tensor_rows(images: pl.DataFrame, tensors: pl.DataFrame) -> pl.DataFrame:
+    """`images`' key columns beside the `clahe` and `plain` 224 x 224 byte columns of `tensors` (same rows)."""
+    keys = images.select("dicom_id", "subject_id", "study_id", "study_datetime", "view_position")
     return pl.concat([
         keys.with_columns(pl.lit(CROP, pl.Int32).alias("height"), pl.lit(CROP, pl.Int32).alias("width")),
-        pl.from_arrow(arrays),
+        tensors.select("clahe", "plain"),
     ], how="horizontal").select(list(TENSOR_SCHEMA)).cast(TENSOR_SCHEMA)
 
 
@@ -351,6 +364,29 @@ def load_images(con: duckdb.DuckDBPyConnection, home: Home, shard: int | None = 
     return frame.with_columns(pl.col("study_datetime").cast(pl.Datetime("us")))
 
 
+def tensor_cache(home: Home) -> EmbeddingCache:
+    """The home's store of decoded tensors (see the module docstring), one folder per preprocessing identity."""
+    identity = {"code": TENSORS_CODE_VERSION, "opencv": cv2.__version__, "resize": RESIZE, "crop": CROP,
+                "clahe": [CLAHE_CLIP_LIMIT, list(CLAHE_TILE_GRID)]}
+    return EmbeddingCache(home, "cxr_tensors", identity, key=list(CACHE_KEY), vectors=["clahe", "plain"])
+
+
+def file_fingerprints(paths: pl.Series) -> pl.DataFrame:
+    """size_bytes and mtime_ns of every path (null where it cannot be stat'ed): one stat call per file, which no
+    query engine can do for us."""
+    sizes, mtimes = [], []
+    for path in paths.to_list():
+        try:
+            info = os.stat(path)
+        except (OSError, TypeError):
+            sizes.append(None)
+            mtimes.append(None)
+            continue
+        sizes.append(info.st_size)
+        mtimes.append(info.st_mtime_ns)
+    return pl.DataFrame({"size_bytes": pl.Series(sizes, dtype=pl.Int64), "mtime_ns": pl.Series(mtimes, dtype=pl.Int64)})
+
+
 def build_tensors(
     home: Home,
     shard: int | None = None,
@@ -360,12 +396,15 @@ def build_tensors(
     batch_size: int = 32,
     con: duckdb.DuckDBPyConnection | None = None,
     progress=None,
+    cache: EmbeddingCache | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    """Decode + CLAHE + resize + crop every image of the shard (`shard=None`: all).
+    """Decode + CLAHE + resize + crop every image of the shard (`shard=None`: all); with a `cache`
+    (`tensor_cache`), only the images whose file fingerprint it does not hold, and the new tensors are added.
 
     Returns (tensors with TENSOR_SCHEMA, failures with FAILURE_SCHEMA, stats). A bad image is a failure row,
     never an exception. stats: shard, images (rows considered), tensors, failures, failures_by_reason,
-    num_workers, seconds, images_per_second (files decoded or rejected per second of the decode loop).
+    num_workers, seconds, images_per_second (files decoded or rejected per second of the decode loop),
+    cache_hits, cache_misses (images taken from the cache, images decoded).
 
     A shard with fewer than MIN_IMAGES_PER_WORKER images per requested worker is decoded in this process
     (same bytes; `num_workers` in the stats says what was used)."""
@@ -378,16 +417,28 @@ def build_tensors(
     finally:
         if own:
             con.close()
-    with_file = images.filter(pl.col("path").is_not_null())
-    workers = num_workers if with_file.height >= MIN_IMAGES_PER_WORKER * max(num_workers, 1) else 0
+    with_file = images.filter(pl.col("path").is_not_null()).with_row_index("_row")
+    keys = pl.concat([with_file.select("dicom_id", "path"), file_fingerprints(with_file["path"])], how="horizontal")
+    found = cache.lookup(shard or 0, keys) if cache is not None else None
+    miss = pl.repeat(True, with_file.height, eager=True) if found is None else found["clahe"].is_null()
+    todo = with_file.filter(miss)
+    workers = num_workers if todo.height >= MIN_IMAGES_PER_WORKER * max(num_workers, 1) else 0
     start = time.perf_counter()
-    index, clahe_imgs, plain, failed = decode_all(CxrImageDataset(with_file), workers, batch_size,
-                                                  progress=progress)
+    index, clahe_imgs, plain, failed = decode_all(CxrImageDataset(todo), workers, batch_size, progress=progress)
     seconds = time.perf_counter() - start
-    tensors = tensor_frame(with_file, index, clahe_imgs, plain)
+    parts = [tensor_frame(todo, index, clahe_imgs, plain).with_columns(_row=todo["_row"][index.tolist()])]
+    if cache is not None:  # a file that could not be stat'ed has no fingerprint to be found by: not kept
+        entries = pl.concat([keys.filter(miss)[index.tolist()], parts[0].select("clahe", "plain")], how="horizontal")
+        cache.append(shard or 0, entries.drop_nulls(["size_bytes", "mtime_ns"]))
+    if found is not None and todo.height < with_file.height:
+        hits = with_file.filter(~miss)
+        parts.append(_tensor_rows(hits, found.filter(~miss).select("clahe", "plain")).with_columns(_row=hits["_row"]))
+        if progress is not None:
+            progress.update(hits.height)
+    tensors = pl.concat(parts).sort("_row").drop("_row")  # the shard's order: subject_id, dicom_id
     fail_idx = [i for i, _ in failed]
     failures = pl.concat([
-        with_file[fail_idx].select("dicom_id", "subject_id", "path")
+        todo[fail_idx].select("dicom_id", "subject_id", "path")
         .with_columns(pl.Series("reason", [r for _, r in failed], pl.String)),
         images.filter(pl.col("path").is_null()).select("dicom_id", "subject_id", "path")
         .with_columns(pl.lit("no image file").alias("reason")),
@@ -396,6 +447,7 @@ def build_tensors(
     stats = {
         "shard": shard, "images": with_file.height, "tensors": tensors.height, "failures": failures.height,
         "failures_by_reason": by_reason, "num_workers": workers, "seconds": round(seconds, 3),
-        "images_per_second": round(with_file.height / seconds, 1) if seconds > 0 and with_file.height else 0.0,
+        "images_per_second": round(todo.height / seconds, 1) if seconds > 0 and todo.height else 0.0,
+        "cache_hits": with_file.height - todo.height, "cache_misses": todo.height,
     }
     return tensors, failures, stats

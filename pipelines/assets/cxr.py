@@ -16,7 +16,7 @@ from warehouse.lake import ShardedTable
 from warehouse.versions import TIME_RULES, source_version
 
 PAIRS_CODE = source_version("features/cxr/pairing.py", *TIME_RULES)
-TENSORS_CODE = source_version("features/cxr/tensors.py", "warehouse/images.py", *TIME_RULES)
+TENSORS_CODE = source_version("features/cxr/tensors.py", "warehouse/images.py", "features/embed_cache.py", *TIME_RULES)
 EMBEDDINGS_CODE = source_version("features/cxr/densenet.py", "features/cxr/tensors.py", "features/weights.py",
                                  "features/device.py", "features/embed_cache.py")
 PAIR_TABLES = {"ihm": "cxr_pairs_ihm", "pheno": "cxr_pairs_pheno"}
@@ -28,6 +28,14 @@ class PairingConfig(dg.Config):
     """View positions kept (MedFuse: AP only); the latest image in the task window wins."""
 
     views: list[str] = ["AP"]
+
+
+class TensorsConfig(dg.Config):
+    """`use_cache`: take the tensors of images whose file (path, size, modification time) the home's tensor cache
+    already holds (features.cxr.tensors.tensor_cache) and decode only the others; false: decode every image,
+    neither reading nor writing the cache."""
+
+    use_cache: bool = True
 
 
 class DensenetConfig(dg.Config):
@@ -88,15 +96,17 @@ def build_cxr_assets(shards: int) -> list:
 
     @dg.multi_asset(specs=tensor_specs, check_specs=tensor_checks, name="cxr_tensors", backfill_policy=policy,
                     can_subset=False)
-    def cxr_tensors(context: dg.AssetExecutionContext, clinfuse: ClinfuseResource):
-        from features.cxr.tensors import build_tensors  # OpenCV and torch: only in the steps that use them
+    def cxr_tensors(context: dg.AssetExecutionContext, config: TensorsConfig, clinfuse: ClinfuseResource):
+        # OpenCV and torch: imported only in the steps that use them
+        from features.cxr.tensors import build_tensors, tensor_cache
 
         home = clinfuse.open_home(context)
+        cache = tensor_cache(home) if config.use_cache else None
         bar = Progress("chest X-ray tensors", count_rows(home, "raw", "cxr_images", "path IS NOT NULL"),
                        unit="images", log=context.log.info)
 
         def build(con, shard: int, shards: int):
-            tensors, failures, stats = build_tensors(home, shard, shards, con=con, progress=bar)
+            tensors, failures, stats = build_tensors(home, shard, shards, con=con, progress=bar, cache=cache)
             bad = tensors.filter((tensors["height"] != 224) | (tensors["width"] != 224)).height
             return {"cxr_tensors": tensors, "cxr_failures": failures}, {**stats, "wrong_shape": bad}
 
@@ -108,7 +118,8 @@ def build_cxr_assets(shards: int) -> list:
         bad_shapes = written.total("wrong_shape")
         rate = totals["images"] / totals["seconds"] if totals["seconds"] else 0.0
         yield dg.MaterializeResult(asset_key=["features", "cxr_tensors"], metadata={
-            "rows": totals["tensors"], "images_per_second": round(rate, 1), "shape": "224 x 224 uint8"},
+            "rows": totals["tensors"], "images_per_second": round(rate, 1), "shape": "224 x 224 uint8",
+            **cache_metadata(written, config.use_cache)},
             data_version=shards_data_version(context, home, ("features", "cxr_tensors")))
         yield dg.MaterializeResult(asset_key=["features", "cxr_failures"], metadata={"rows": totals["failures"]},
                                    data_version=shards_data_version(context, home, ("features", "cxr_failures")))

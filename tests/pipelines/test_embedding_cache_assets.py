@@ -80,3 +80,20 @@ def test_second_materialisation_reads_the_cache_and_loads_no_model(home, monkeyp
         assert clean[key]["use_cache"] is False
     for name, frame in _tables(home).items():
         assert frame.equals(tables[name]), name
+
+
+def test_tensors_are_decoded_once_per_file_and_use_cache_false_decodes_all(home):
+    """features/cxr_tensors through Dagster: a rebuild of unchanged files takes every tensor from the home's tensor
+    cache and writes the same table; use_cache=false decodes every file again, with the same result."""
+    first = _materialise(home, ["features/cxr_tensors", "features/cxr_failures"])["features/cxr_tensors"]
+    tensors = pl.concat([pl.read_parquet(p) for p in sorted(home.table_dir("features", "cxr_tensors").glob("shard=*/*.parquet"))])
+    assert first["rows"] == tensors.height > 0 and first["use_cache"] is True
+    again = _materialise(home, ["features/cxr_tensors", "features/cxr_failures"])["features/cxr_tensors"]
+    assert (again["cache_hits"], again["cache_misses"]) == (tensors.height, 0)
+    clean = _materialise(home, ["features/cxr_tensors", "features/cxr_failures"],
+                         ("features/cxr_tensors.use_cache=false",))["features/cxr_tensors"]
+    assert (clean["cache_hits"], clean["cache_misses"], clean["use_cache"]) == (0, tensors.height, False)
+    for run in (again, clean):
+        assert run["rows"] == tensors.height
+    rebuilt = pl.concat([pl.read_parquet(p) for p in sorted(home.table_dir("features", "cxr_tensors").glob("shard=*/*.parquet"))])
+    assert rebuilt.equals(tensors)

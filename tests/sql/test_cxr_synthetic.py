@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import cv2
 import numpy as np
 import polars as pl
 import pytest
@@ -129,6 +130,45 @@ def test_tensors_by_shard_equal_all_at_once(synth_home, tensors):
     parts = [build_tensors(synth_home, shard=k, shards=SHARDS, num_workers=0) for k in range(SHARDS)]
     assert_frame_equal(pl.concat([p[0] for p in parts]).sort("subject_id", "dicom_id"), frame)
     assert_frame_equal(pl.concat([p[1] for p in parts]).sort("subject_id", "dicom_id"), failures)
+
+
+def test_a_rebuild_decodes_only_the_files_the_tensor_cache_has_not_seen(synth_home, tensors, tmp_path):
+    """The cache returns the tensors a full decode gives; a rewritten file (new size or time) is decoded again and
+    bad files are tried again at every build."""
+    import os
+
+    from features.cxr.tensors import tensor_cache
+    from warehouse.lake import Home
+
+    images, frame, failures, _, _ = tensors
+    cache = tensor_cache(Home.open(tmp_path / "cache-home"))  # the cache in its own home: synth_home stays as it was
+
+    def build():
+        parts = [build_tensors(synth_home, shard=k, shards=SHARDS, num_workers=0, cache=cache) for k in range(SHARDS)]
+        stats = {k: sum(p[2][k] for p in parts) for k in ("cache_hits", "cache_misses")}
+        return pl.concat([p[0] for p in parts]).sort("subject_id", "dicom_id"), \
+            pl.concat([p[1] for p in parts]).sort("subject_id", "dicom_id"), stats
+
+    first, first_failures, first_stats = build()
+    assert first_stats == {"cache_hits": 0, "cache_misses": images.height}
+    assert_frame_equal(first, frame) and assert_frame_equal(first_failures, failures)
+    second, second_failures, second_stats = build()
+    assert second_stats == {"cache_hits": frame.height, "cache_misses": 2}  # the truncated and the deleted file
+    assert_frame_equal(second, frame) and assert_frame_equal(second_failures, failures)
+
+    path = dict(zip(images["dicom_id"], images["path"], strict=True))[frame["dicom_id"][-1]]
+    original = open(path, "rb").read()
+    flipped = cv2.imencode(".jpg", cv2.flip(cv2.imread(path, cv2.IMREAD_GRAYSCALE), 1))[1].tobytes()
+    try:
+        open(path, "wb").write(flipped)
+        third, _, third_stats = build()
+        assert third_stats == {"cache_hits": frame.height - 1, "cache_misses": 3}
+        changed = third.filter(pl.col("dicom_id") == frame["dicom_id"][-1])["clahe"][0]
+        assert np.array_equal(np.frombuffer(changed, np.uint8).reshape(CROP, CROP), preprocess(path))
+        assert changed != frame["clahe"][-1]
+    finally:
+        open(path, "wb").write(original)
+        os.utime(path)
 
 
 def test_embeddings_through_the_lake(synth_home, tensors, tmp_path):
