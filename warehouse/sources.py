@@ -169,7 +169,7 @@ def detect_all(sources: Sources) -> dict[str, SourceLayout]:
 # ---------------------------------------------------------------- which sources to use
 
 ENV_VARS = {"mimic_iv": "CLINFUSE_MIMIC_IV", "mimic_cxr": "CLINFUSE_MIMIC_CXR", "mimic_note": "CLINFUSE_MIMIC_NOTE"}
-SYNTHETIC_DEFAULT = {"patients": 300, "seed": 0, "layout": "v2.2"}
+SYNTHETIC_DEFAULT = {"patients": 200, "seed": 0, "layout": "v2.2"}  # `make demo` in minutes on 2 cores
 
 
 def load_config_file(home: Path | None = None) -> dict:

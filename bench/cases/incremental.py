@@ -40,7 +40,8 @@ def check(inp: Path, outs: dict) -> str | None:
 
 CASES = [Case(
     name="incremental",
-    what="rebuild up to HAIM after 1 % new subjects (embeddings from the cache) vs a full build of the grown source",
+    what="rebuild up to HAIM after 1 % new subjects (image tensors and embeddings from the caches; DenseNet121 and a "
+         "12-layer BERT, random-init) vs a full build of the grown source with the caches bypassed",
     goal=">= 10x (rebuild <= 10 % of the full build), outputs equal",
     unit="patients",
     input_key="incremental",
