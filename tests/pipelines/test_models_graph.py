@@ -152,34 +152,6 @@ def test_the_instance_the_cli_creates_gives_the_gpu_pool_one_slot(materialised):
     assert info.slot_count == 1 and not info.claimed_slots, "training steps queue for the one GPU slot"
 
 
-def test_the_run_ran_steps_at_once_in_their_own_processes_but_one_per_pool(materialised):
-    """Two workers: independent steps overlap, each in a process of its own; the steps of one pool (gpu,
-    duckdb: one slot each) never do."""
-    import os
-    from itertools import pairwise
-
-    from tests.graph import step_processes
-
-    home, result = materialised
-    steps = step_processes(_instance(home), result["run_id"])
-    assert steps and all(end is not None for _, _, end in steps.values())
-    pids = {pid for pid, _, _ in steps.values()}
-    assert os.getpid() not in pids and len(pids) > 1
-
-    def overlapping(keys):
-        spans = sorted(steps[k][1:] for k in keys)
-        return [(a, b) for a, b in pairwise(spans) if b[0] < a[1]]  # sorted: a neighbour overlaps if any does
-
-    assert overlapping(steps), "two workers, yet no two steps ever ran at once"
-    pools: dict[str, list[str]] = {}
-    for assets_def in defs.resolve_asset_graph().assets_defs:
-        if assets_def.op.pool and assets_def.op.name in steps:
-            pools.setdefault(assets_def.op.pool, []).append(assets_def.op.name)
-    assert len(pools.get("gpu", [])) > 1
-    for pool, keys in pools.items():
-        assert not overlapping(keys), f"two steps of pool {pool} ran at once"
-
-
 def _training_step(home, pid: int):
     """(pid, start, end) of the step of the run that `clinfuse run` process `pid` started, once it started."""
     from tests.graph import step_processes
