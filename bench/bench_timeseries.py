@@ -135,7 +135,9 @@ def reference_rediscretize(cache: Path, patients: int, timestep: float) -> dict:
 def clinfuse(home: Path, *args: str) -> dict:
     """One `clinfuse run` process: wall, CPU, and from its Dagster run the start-up (process start -> first
     step start), the seconds of each step and the tail (last step end -> process exit)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLINFUSE_HOME": str(home), "CLINFUSE_SHARDS": "8"}
+    # one worker, as `make demo` on 2 cores: step processes cost more start-up than parallel steps save (README)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLINFUSE_HOME": str(home), "CLINFUSE_SHARDS": "8",
+           "CLINFUSE_WORKERS": "1"}
     command = [*NICE, str(Path(sys.executable).with_name("clinfuse")), "run", *args]
     cpu0, start = children_cpu(), time.time()
     out = subprocess.run(command, env=env, capture_output=True, text=True)
