@@ -42,7 +42,6 @@ import polars as pl
 RESULTS = Path(__file__).parent / "results" / "incremental_script.json"  # the harness case writes incremental.json
 SELECTION = "*features/haim"  # every asset HAIM needs: ingest, cohorts, chunks, tensors, both embeddings
 NOTES_MODEL = "random-init:L12"  # Bio_ClinicalBERT's architecture and compute, randomly initialised (offline)
-SETTINGS = {"weights": "auto", "notes_model": NOTES_MODEL}
 NO_CACHE = ("embeddings/cxr_densenet121_chex.use_cache=false", "embeddings/notes_clinicalbert.use_cache=false",
             "features/cxr_tensors.use_cache=false")
 COMPARED = (("embeddings", "cxr_densenet121_chex"), ("embeddings", "notes_clinicalbert"),
@@ -89,7 +88,7 @@ def new_subjects(grown: Path, percent: float) -> set[int]:
     return set(rich[::step][:count])
 
 
-def build(home_dir: Path, source: Path, sets: tuple[str, ...] = (), settings: dict | None = None) -> tuple[float, dict]:
+def build(home_dir: Path, source: Path, notes_model: str, sets: tuple[str, ...] = ()) -> tuple[float, dict]:
     """(seconds, metadata by asset key) of one materialisation of SELECTION; cpu_s of it in the metadata."""
     from pipelines.run import materialize_selection
     from warehouse.lake import Home
@@ -97,7 +96,7 @@ def build(home_dir: Path, source: Path, sets: tuple[str, ...] = (), settings: di
 
     start, cpu = time.perf_counter(), _cpu()
     result = materialize_selection(Home.open(home_dir), synthetic_sources(source), SELECTION,
-                                   settings=settings or SETTINGS, sets=sets, workers=1)
+                                   settings={"weights": "auto", "notes_model": notes_model}, sets=sets, workers=1)
     return time.perf_counter() - start, {**result["metadata"], "cpu_s": _cpu() - cpu}
 
 
@@ -161,16 +160,15 @@ def prepare(inp: Path, patients: int, percent: float) -> dict:
 
 def rebuild(inp: Path, out: Path, notes_model: str = NOTES_MODEL) -> dict:
     """Full build of the base source (not timed), then the timed rebuild after the source grew, in one home."""
-    settings = {**SETTINGS, "notes_model": notes_model}
-    full_base, _ = build(out / "home", inp / "base", settings=settings)
-    seconds, metadata = build(out / "home", inp / "grown", settings=settings)
+    full_base, _ = build(out / "home", inp / "base", notes_model)
+    seconds, metadata = build(out / "home", inp / "grown", notes_model)
     return {"seconds": seconds, "cpu_s": metadata["cpu_s"], "full_build_base_s": round(full_base, 1),
             "embedding_s": round(_embedding_seconds(metadata), 1), "cache": _cache(metadata)}
 
 
 def full_build(inp: Path, out: Path, notes_model: str = NOTES_MODEL) -> dict:
     """The reference: the grown source built from scratch in a fresh home, the caches bypassed."""
-    seconds, metadata = build(out / "home", inp / "grown", NO_CACHE, {**SETTINGS, "notes_model": notes_model})
+    seconds, metadata = build(out / "home", inp / "grown", notes_model, NO_CACHE)
     return {"seconds": seconds, "embedding_s": round(_embedding_seconds(metadata), 1),
             "embedding_fraction": round(_embedding_seconds(metadata) / seconds, 3), "cache": _cache(metadata)}
 

@@ -378,7 +378,7 @@ def file_fingerprints(paths: pl.Series) -> pl.DataFrame:
     for path in paths.to_list():
         try:
             info = os.stat(path)
-        except (OSError, TypeError):
+        except OSError:
             sizes.append(None)
             mtimes.append(None)
             continue

@@ -47,9 +47,12 @@ def _materialise(home: Home, keys: list[str], sets: tuple[str, ...] = ()) -> dic
             for e in result.get_asset_materialization_events()}
 
 
+def _table(home: Home, schema: str, name: str) -> pl.DataFrame:
+    return pl.concat([pl.read_parquet(p) for p in sorted(home.table_dir(schema, name).glob("shard=*/*.parquet"))])
+
+
 def _tables(home: Home) -> dict[str, pl.DataFrame]:
-    return {name: pl.concat([pl.read_parquet(p) for p in sorted(home.table_dir(schema, name).glob("shard=*/*.parquet"))])
-            for schema, name in TABLES}
+    return {name: _table(home, schema, name) for schema, name in TABLES}
 
 
 def _refuse(*_args, **_kwargs):
@@ -86,7 +89,7 @@ def test_tensors_are_decoded_once_per_file_and_use_cache_false_decodes_all(home)
     """features/cxr_tensors through Dagster: a rebuild of unchanged files takes every tensor from the home's tensor
     cache and writes the same table; use_cache=false decodes every file again, with the same result."""
     first = _materialise(home, ["features/cxr_tensors", "features/cxr_failures"])["features/cxr_tensors"]
-    tensors = pl.concat([pl.read_parquet(p) for p in sorted(home.table_dir("features", "cxr_tensors").glob("shard=*/*.parquet"))])
+    tensors = _table(home, "features", "cxr_tensors")
     assert first["rows"] == tensors.height > 0 and first["use_cache"] is True
     again = _materialise(home, ["features/cxr_tensors", "features/cxr_failures"])["features/cxr_tensors"]
     assert (again["cache_hits"], again["cache_misses"]) == (tensors.height, 0)
@@ -95,5 +98,5 @@ def test_tensors_are_decoded_once_per_file_and_use_cache_false_decodes_all(home)
     assert (clean["cache_hits"], clean["cache_misses"], clean["use_cache"]) == (0, tensors.height, False)
     for run in (again, clean):
         assert run["rows"] == tensors.height
-    rebuilt = pl.concat([pl.read_parquet(p) for p in sorted(home.table_dir("features", "cxr_tensors").glob("shard=*/*.parquet"))])
+    rebuilt = _table(home, "features", "cxr_tensors")
     assert rebuilt.equals(tensors)
